@@ -1,0 +1,70 @@
+"""Inpainting over the test split of a data set, for evaluation.
+
+    python inference/A2SB_inpaint_dataset.py -dn NAME -exp EXP -inp_len 0.3 -inp_every 5.0 [--start 0 --end 100]
+
+For each test file, writes <out-root>/<EXP>/<NAME>/inpaint_<len>_every_<every>/<file>/ with original.wav,
+degraded.wav (a gap of <len> seconds centred in every <every> seconds, zeroed) and recon.wav. Score them
+with inference/evaluate.py (it reports the LSD inside the gaps too).
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import argparse  # noqa: E402
+
+from datasets.audio import SAMPLE_RATE  # noqa: E402
+from inference.cli_common import (INPAINT_MODES, add_dataset_options, add_model_options, check_steps,  # noqa: E402
+                                  inpaint_task, periodic_gaps, run_dataset, run_main)
+
+
+def file_gaps(audio, gap_s, period_s):
+    gaps = periodic_gaps(audio.shape[1] / SAMPLE_RATE, gap_s, period_s)
+    if not gaps:
+        raise ValueError(f"too short for a {gap_s:g} s gap centred in {period_s:g} s "
+                         f"({audio.shape[1] / SAMPLE_RATE:.2f} s long)")
+    return gaps
+
+
+def silence_gaps(audio, gaps):
+    out = audio.copy()
+    for start, end in gaps:
+        out[:, round(start * SAMPLE_RATE):round(end * SAMPLE_RATE)] = 0.0
+    return out
+
+
+def inpaint_dataset(args):
+    check_steps(args.n_steps)
+    periodic_gaps(0.0, args.inp_len, args.inp_every)  # checks 0 < len < every before any model is loaded
+
+    def degrade(audio):
+        return silence_gaps(audio, file_gaps(audio, args.inp_len, args.inp_every))
+
+    def restore(restorer, degraded):
+        return restorer.inpaint(degraded, file_gaps(degraded, args.inp_len, args.inp_every), n_steps=args.n_steps,
+                                seed=args.seed, ode=args.ode, mode=args.mode, progress=False)
+
+    return run_dataset(args, inpaint_task(args.inp_len, args.inp_every), degrade, restore)
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        description="A2SB inpainting of every test file of a data set: writes original, degraded (periodic "
+                    "gaps zeroed) and recon audio per file; files already done are skipped.")
+    add_dataset_options(parser)
+    parser.add_argument("-inp_len", "--inp-len", type=float, required=True, metavar="SECONDS",
+                        help="length of each gap in seconds, e.g. 0.3")
+    parser.add_argument("-inp_every", "--inp-every", type=float, required=True, metavar="SECONDS",
+                        help="one gap is centred in every period of this many seconds, e.g. 5.0")
+    parser.add_argument("--mode", choices=INPAINT_MODES, default="auto",
+                        help="shortcut (one 256-frame window per gap), full (whole file) or auto (default)")
+    add_model_options(parser, default_steps=200)
+    return parser
+
+
+def main(argv=None):
+    return run_main(inpaint_dataset, build_parser().parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

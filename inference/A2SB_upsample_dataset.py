@@ -1,0 +1,61 @@
+"""Bandwidth extension over the test split of a data set, for evaluation.
+
+    python inference/A2SB_upsample_dataset.py -dn NAME -exp EXP -cf 4000 [--manifest-dir DIR] [--start 0 --end 100]
+
+For each test file, writes <out-root>/<EXP>/<NAME>/cutoff_freq=<cf>/<file>/ with original.wav, degraded.wav
+(resampled down to 2 cf and back up to 44.1 kHz) and recon.wav. Score them with inference/evaluate.py.
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import argparse  # noqa: E402
+
+import soxr  # noqa: E402
+
+from datasets.audio import SAMPLE_RATE  # noqa: E402
+from inference.cli_common import (add_dataset_options, add_model_options, bandwidth_task, check_cutoff,  # noqa: E402
+                                  check_steps, run_dataset, run_main)
+
+
+def band_limit(audio, cutoff_hz):
+    """Resamples [channels, N] audio down to 2 cutoff_hz and back up: no content above cutoff_hz is left."""
+    low = soxr.resample(audio.T, SAMPLE_RATE, 2 * cutoff_hz)
+    back = soxr.resample(low, 2 * cutoff_hz, SAMPLE_RATE).T
+    out = audio.copy()
+    n = min(back.shape[1], audio.shape[1])
+    out[:, :n] = back[:, :n]
+    out[:, n:] = 0.0
+    return out
+
+
+def upsample_dataset(args):
+    check_steps(args.n_steps)
+    check_cutoff(args.cutoff_freq, "-cf")
+
+    def restore(restorer, degraded):
+        return restorer.bandwidth_extension(degraded, args.cutoff_freq, n_steps=args.n_steps, seed=args.seed,
+                                            ode=args.ode, progress=False)
+
+    return run_dataset(args, bandwidth_task(args.cutoff_freq), lambda audio: band_limit(audio, args.cutoff_freq),
+                       restore)
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        description="A2SB bandwidth extension of every test file of a data set: writes original, degraded "
+                    "(band-limited) and recon audio per file; files already done are skipped.")
+    add_dataset_options(parser)
+    parser.add_argument("-cf", "--cutoff-freq", type=float, required=True, metavar="HZ",
+                        help="degrade by resampling to 2 HZ and back, then regenerate above HZ ([500, 22050))")
+    add_model_options(parser, default_steps=50)
+    return parser
+
+
+def main(argv=None):
+    return run_main(upsample_dataset, build_parser().parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

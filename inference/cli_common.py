@@ -1,0 +1,249 @@
+"""What the restoration tools share: model options, error reporting, and the dataset output layout."""
+import argparse
+import itertools
+import os
+import re
+import sys
+from urllib.parse import quote
+
+from tqdm import tqdm
+
+from datasets.audio import SAMPLE_RATE
+from datasets.manifest import read_manifest
+from inference.io import check_output_path, read_input, write_audio
+from inference.plots import save_spectrogram_png
+
+DEFAULT_CONFIG = "configs/ensemble_2split_sampling.yaml"
+CHECKPOINTS_ENV = "A2SB_CHECKPOINTS"
+NYQUIST_HZ = 22050.0
+MIN_CUTOFF_HZ = 500.0
+DATASET_FILES = ("original.wav", "degraded.wav", "recon.wav")
+INPAINT_MODES = ("auto", "shortcut", "full")
+
+
+# ---- command line ---------------------------------------------------------------------------------------
+
+def add_io_options(parser):
+    """Input, output and output-format options of the single-file tools."""
+    parser.add_argument("-f", "--input", required=True, metavar="IN", help="audio file to restore (wav, flac, ...)")
+    parser.add_argument("-o", "--output", required=True, metavar="OUT",
+                        help="where to write the restored audio (44.1 kHz, the input's channels); its folder "
+                             "must exist")
+    parser.add_argument("--overwrite", action="store_true", help="replace OUT (and its PNG) if it exists")
+    parser.add_argument("--subtype", metavar="SUBTYPE",
+                        help="output sample format, e.g. PCM_16, PCM_24, FLOAT (default: the input's PCM_16, "
+                             "PCM_24 or FLOAT; other inputs map to the nearest of those)")
+    parser.add_argument("--plot", action="store_true",
+                        help="also write spectrograms of input and output to a PNG beside OUT (OUT with .png)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def add_model_options(parser, default_steps):
+    """Options that choose the models and how the sampler runs them."""
+    group = parser.add_argument_group("model and sampling")
+    group.add_argument("-n", "--n-steps", type=int, default=default_steps,
+                       help=f"number of sampling time points (default {default_steps}); fewer is faster and rougher")
+    group.add_argument("--config", default=DEFAULT_CONFIG,
+                       help=f"sampling config YAML: network, t_cutoffs, sampling, windows (default {DEFAULT_CONFIG})")
+    group.add_argument("--ckpt", action="append", metavar="PATH",
+                       help="model checkpoint, one per expert in t order (repeat the option); default: the "
+                            f"comma-separated paths in ${CHECKPOINTS_ENV}")
+    group.add_argument("--t-cutoffs", type=_float_list, metavar="T[,T...]",
+                       help="times where one expert hands over to the next (e.g. 0.5); overrides the config")
+    group.add_argument("--device", help="torch device, e.g. cuda, cuda:1 or cpu (default: cuda when available)")
+    group.add_argument("--bf16", action="store_true", help="run the network in bfloat16 (faster on recent GPUs)")
+    group.add_argument("--window-batch", type=int, metavar="K",
+                       help="256-frame windows sent through the network at once; peak GPU memory grows with it, "
+                            "so lower it if you run out of memory (default: the config's value)")
+    group.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same output")
+    group.add_argument("--ode", action="store_true",
+                       help="deterministic sampling (the bridge's OT-ODE variant) instead of the stochastic one")
+
+
+def _float_list(text):
+    try:
+        return [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+
+
+def checkpoint_paths(args):
+    """--ckpt paths, else those listed in $A2SB_CHECKPOINTS, else None (the config's own)."""
+    if args.ckpt:
+        return args.ckpt
+    listed = [path.strip() for path in os.environ.get(CHECKPOINTS_ENV, "").split(",") if path.strip()]
+    return listed or None
+
+
+def load_restorer(args):
+    """Builds the Restorer once for the whole run from the model options."""
+    from inference.engine import Restorer
+
+    overrides = {name: value for name, value in (("t_cutoffs", args.t_cutoffs), ("window_batch", args.window_batch))
+                 if value is not None}
+    if args.bf16:
+        overrides["bf16"] = True
+    return Restorer.from_config(args.config, checkpoints=checkpoint_paths(args), device=args.device, **overrides)
+
+
+def check_steps(n_steps):
+    if n_steps < 2:
+        raise ValueError(f"--n-steps must be at least 2 (the sampler needs a start and an end), got {n_steps}")
+
+
+def check_cutoff(cutoff_hz, source="--cutoff"):
+    """A cutoff must leave something to keep and something to regenerate."""
+    if not MIN_CUTOFF_HZ <= cutoff_hz < NYQUIST_HZ:
+        raise ValueError(f"{source}: cutoff {cutoff_hz:g} Hz is outside [{MIN_CUTOFF_HZ:g}, {NYQUIST_HZ:g}) Hz "
+                         "(at or above Nyquist there is nothing to regenerate; below 500 Hz too little is kept)")
+
+
+def plot_path(output):
+    return os.path.splitext(output)[0] + ".png"
+
+
+def prepare_output(args):
+    """Checks OUT (and its PNG) before any model is loaded, so a bad path fails at once."""
+    check_output_path(args.output, [args.input], args.overwrite)
+    if args.plot:
+        check_output_path(plot_path(args.output), [args.input], args.overwrite)
+
+
+def finish(args, audio_in, audio_out, subtype, title):
+    """Writes the output (and, with --plot, the spectrogram PNG of input and output)."""
+    write_audio(args.output, audio_out, subtype)
+    if args.plot:
+        signals = {"input": audio_in.mean(axis=0), "output": audio_out.mean(axis=0)}
+        save_spectrogram_png(plot_path(args.output), signals, SAMPLE_RATE, title)
+
+
+def run_main(body, args):
+    """Runs body(args) and turns the project's errors (ValueError family, file system errors) into one line."""
+    try:
+        return body(args)
+    except (ValueError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+
+
+# ---- dataset output layout (spec section 5) -------------------------------------------------------------
+
+def _number(value):
+    """4000.0 -> "4000", 0.3 -> "0.3": short, and parse_task reads back the exact value."""
+    value = float(value)
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
+def bandwidth_task(cutoff_hz):
+    return f"cutoff_freq={_number(cutoff_hz)}"
+
+
+def inpaint_task(gap_s, period_s):
+    return f"inpaint_{_number(gap_s)}_every_{_number(period_s)}"
+
+
+_BANDWIDTH_TASK = re.compile(r"cutoff_freq=([0-9.]+)$")
+_INPAINT_TASK = re.compile(r"inpaint_([0-9.]+)_every_([0-9.]+)$")
+
+
+def parse_task(name):
+    """("bandwidth", cutoff_hz) or ("inpaint", (gap_s, period_s)) from a task folder name; None otherwise."""
+    match = _BANDWIDTH_TASK.match(name)
+    if match:
+        return "bandwidth", float(match.group(1))
+    match = _INPAINT_TASK.match(name)
+    if match:
+        return "inpaint", (float(match.group(1)), float(match.group(2)))
+    return None
+
+
+def periodic_gaps(duration_s, gap_s, period_s):
+    """Gaps of gap_s seconds centred in each period of period_s seconds, as far as they fit in the file.
+
+    Returns [(start_s, end_s), ...]; the k-th gap starts at k period + (period - gap) / 2.
+    """
+    if not 0 < gap_s < period_s:
+        raise ValueError(f"the gap length ({gap_s:g} s) must be positive and shorter than its period ({period_s:g} s)")
+    gaps = []
+    for k in itertools.count():
+        start = k * period_s + (period_s - gap_s) / 2
+        if start + gap_s > duration_s:
+            return gaps
+        gaps.append((start, start + gap_s))
+
+
+def item_folder_name(relative_path):
+    """A folder name for one data set file that no other file can share: its percent-encoded relative path."""
+    return quote(relative_path.replace(os.sep, "/"), safe="")
+
+
+def add_dataset_options(parser):
+    """Which data set and experiment, and which slice of its test rows."""
+    parser.add_argument("-dn", "--dataset-name", required=True, metavar="NAME",
+                        help="data set name: its manifest is <manifest-dir>/<NAME>_manifest.csv")
+    parser.add_argument("-exp", "--exp-name", required=True, metavar="EXP",
+                        help="experiment name: outputs go to <out-root>/<EXP>/<NAME>/<task>/<file>/")
+    parser.add_argument("--manifest-dir", default="manifests",
+                        help="folder holding <NAME>_manifest.csv (rows split,file_path,duration[,sr], paths "
+                             "relative to this folder; default %(default)s)")
+    parser.add_argument("--out-root", default="exp", help="root folder of all experiments (default %(default)s)")
+    parser.add_argument("--start", type=int, default=0,
+                        help="first test row to process, counting from 0 (default 0); with --end it shards a "
+                             "test set across GPUs or machines")
+    parser.add_argument("--end", type=int, help="process test rows before this index (default: to the last)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def dataset_jobs(args, task):
+    """[(audio path, output folder)] for the selected test rows of the data set's manifest."""
+    if args.start < 0 or (args.end is not None and args.end < args.start):
+        raise ValueError(f"--start {args.start} / --end {args.end}: need 0 <= start <= end")
+    manifest = os.path.join(args.manifest_dir, f"{args.dataset_name}_manifest.csv")
+    rows = read_manifest(manifest, splits=["test"])
+    if not rows:
+        raise ValueError(f"{manifest}: no test rows")
+    base = os.path.dirname(os.path.abspath(manifest))
+    task_dir = os.path.join(args.out_root, args.exp_name, args.dataset_name, task)
+    return [(row.path, os.path.join(task_dir, item_folder_name(os.path.relpath(row.path, base))))
+            for row in rows[args.start:args.end]]
+
+
+def run_dataset(args, task, degrade, restore):
+    """Writes original.wav, degraded.wav and recon.wav for each selected test file (spec section 5).
+
+    degrade(audio) -> degraded audio; restore(restorer, degraded) -> restored audio. Files whose recon.wav
+    exists are skipped; the models are loaded once, and only when some file is left. A failing file is
+    reported and the run goes on; the exit status is 1 if any failed.
+    """
+    jobs = dataset_jobs(args, task)
+    pending = [(path, folder) for path, folder in jobs if not os.path.exists(os.path.join(folder, "recon.wav"))]
+    print(f"{args.dataset_name} {task}: {len(jobs)} test files, {len(jobs) - len(pending)} already done")
+    if not pending:
+        return 0
+    restorer = load_restorer(args)
+    failures = []
+    for path, folder in tqdm(pending, desc=task, unit="file", disable=args.quiet):
+        try:
+            original, _ = read_input(path)
+            degraded = degrade(original)
+            restored = restore(restorer, degraded)
+            os.makedirs(folder, exist_ok=True)
+            # recon.wav goes last: its presence marks the file as done
+            for name, audio in zip(DATASET_FILES, (original, degraded, restored)):
+                write_audio(os.path.join(folder, name), audio, "FLOAT")
+        except Exception as error:  # one bad file (unreadable, too short, out of memory) must not end the run
+            reason = str(error) if isinstance(error, (ValueError, OSError)) else f"{type(error).__name__}: {error}"
+            reason = reason.removeprefix(f"{path}: ")
+            failures.append((path, reason))
+            tqdm.write(f"failed: {path}: {reason}", file=sys.stderr)
+    done = len(pending) - len(failures)
+    print(f"{args.dataset_name} {task}: restored {done}, skipped {len(jobs) - len(pending)}, failed {len(failures)}")
+    if failures:
+        print(f"error: {len(failures)} of {len(pending)} files failed:", file=sys.stderr)
+        for path, reason in failures:
+            print(f"  {path}: {reason}", file=sys.stderr)
+        return 1
+    return 0

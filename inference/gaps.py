@@ -1,0 +1,85 @@
+"""Inpainting gaps: finding dropouts in audio, checking user-given gaps, and the frames they touch."""
+import math
+
+import numpy as np
+import torch
+
+SAMPLE_RATE = 44100
+HOP_LENGTH = 512
+N_FFT = 2048
+
+
+def _as_channels(audio, where):
+    audio = np.asarray(audio)
+    if audio.ndim == 1:
+        audio = audio[None]
+    if audio.ndim != 2 or audio.shape[-1] == 0:
+        raise ValueError(f"{where}: expected audio of shape (samples,) or (channels, samples), got {audio.shape}")
+    return audio
+
+
+def runs(flags):
+    """[(start, end), ...] of the runs of True in a 1-D bool array (end exclusive)."""
+    flags = np.asarray(flags, dtype=bool)
+    edges = np.diff(np.concatenate([[0], flags.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))
+
+
+def detect_gaps(audio, sr=SAMPLE_RATE, min_ms=10.0, threshold_db=-80.0, include_edges=False):
+    """Dropouts: runs of at least `min_ms` where every channel stays at or below `threshold_db` dBFS.
+
+    Returns [(start_s, end_s), ...]. Silence touching the start or the end of the file is usually a
+    fade or a pause, not a dropout, so it is left out unless include_edges.
+    """
+    audio = _as_channels(audio, "detect_gaps")
+    if min_ms <= 0:
+        raise ValueError(f"detect_gaps: min_ms must be positive, got {min_ms}")
+    if threshold_db > 0:
+        raise ValueError(f"detect_gaps: threshold_db is in dBFS and must be <= 0, got {threshold_db}")
+    threshold = 10.0 ** (threshold_db / 20.0)
+    silent = np.all(np.abs(audio) <= threshold, axis=0)
+    min_samples = max(1, math.ceil(min_ms * sr / 1000.0))
+    n = audio.shape[-1]
+    gaps = []
+    for start, end in runs(silent):
+        at_edge = start == 0 or end == n
+        if end - start >= min_samples and (include_edges or not at_edge):
+            gaps.append((start / sr, end / sr))
+    return gaps
+
+
+def validate_gaps(gaps, duration):
+    """Gaps as sorted (start_s, end_s) floats; ValueError for a malformed, empty, outside or overlapping gap."""
+    checked = []
+    for gap in gaps:
+        try:
+            start, end = (float(v) for v in gap)
+        except (TypeError, ValueError):
+            raise ValueError(f"gap {gap!r} must be a (start_s, end_s) pair of numbers") from None
+        if not (math.isfinite(start) and math.isfinite(end)):
+            raise ValueError(f"gap ({start}, {end}) s is not finite")
+        if end <= start:
+            raise ValueError(f"gap ({start}, {end}) s must end after it starts")
+        if start < 0 or end > duration + 1e-9:
+            raise ValueError(f"gap ({start}, {end}) s lies outside the file (0 to {duration:.3f} s)")
+        checked.append((start, end))
+    checked.sort()
+    for (a_start, a_end), (b_start, b_end) in zip(checked, checked[1:]):
+        if b_start < a_end:
+            raise ValueError(f"gaps ({a_start}, {a_end}) s and ({b_start}, {b_end}) s overlap")
+    return checked
+
+
+def gap_frames(gaps, n_frames, sr=SAMPLE_RATE, hop=HOP_LENGTH, n_fft=N_FFT):
+    """Bool (n_frames,) flags of the STFT frames whose analysis window overlaps a gap.
+
+    Frame i covers samples [i hop - n_fft / 2, i hop + n_fft / 2) (centred STFT). A frame that sees even
+    part of a dropout holds the dropout's click and dip, so it is regenerated too.
+    """
+    flags = torch.zeros(n_frames, dtype=torch.bool)
+    half = n_fft // 2
+    for start_s, end_s in gaps:
+        first = math.floor((start_s * sr - half) / hop) + 1
+        last = math.ceil((end_s * sr + half) / hop) - 1
+        flags[max(first, 0):max(min(last + 1, n_frames), 0)] = True
+    return flags

@@ -1,0 +1,194 @@
+"""The Lightning module: trains the A2SB bridge network and scores sampled restorations."""
+import logging
+
+import lightning as L
+import numpy as np
+import torch
+from torch import nn
+
+from corrupt.degrade import degrade
+from corrupt.masks import (bandwidth_mask, cutoff_bin, random_degradation_mask, true_band_mask,
+                           validation_inpainting_mask)
+from inference.sampler import sample_bridge
+from models import bridge
+from models.checkpoint import load_into, load_unet_weights
+from models.representation import Representation
+
+log = logging.getLogger(__name__)
+
+VAL_TASKS = ("bandwidth", "inpainting")
+
+
+class A2SBModule(L.LightningModule):
+    """Holds the UNet as `vf_model` and the time embedding as `t_to_emb`: the released checkpoint layout.
+
+    Args:
+        vf_model: the bridge network (models.unet.UNet).
+        representation: waveform <-> image transforms; the spec's chains when omitted.
+        beta_max: peak of the bridge's noise schedule.
+        train_t_min, train_t_max: training times are drawn uniformly in [train_t_min, train_t_max);
+            (0, 0.5) and (0.5, 1) train the two experts of the released two-split ensemble.
+        mask_probs: probabilities of the (bandwidth, inpainting, extension) degradations.
+        lr, weight_decay: RAdam with decoupled weight decay.
+        init_weights_from: T-finetuning: start the network from this checkpoint's UNet weights with a fresh
+            optimizer (ignored when resuming a run with --ckpt_path, whose state wins).
+        val_t_values: times at which the validation loss is measured.
+        val_sampling_steps: time points of the sampled validation restoration (0 disables it).
+        val_restore_items: how many validation items per data set are restored and scored.
+        val_cutoff_hz: band edge of the validation bandwidth-extension task.
+        test_sampling_steps: time points of the sampled restoration in `test`.
+        compile: run the network through torch.compile (keeps the checkpoint keys unchanged).
+    """
+
+    def __init__(
+        self,
+        vf_model: nn.Module,
+        representation: Representation | None = None,
+        beta_max: float = 1.0,
+        train_t_min: float = 0.0,
+        train_t_max: float = 1.0,
+        mask_probs: tuple[float, float, float] = (0.5, 0.5, 0.0),
+        lr: float = 8e-5,
+        weight_decay: float = 1e-8,
+        init_weights_from: str | None = None,
+        val_t_values: tuple[float, ...] = (0.01, 0.25, 0.5, 0.75, 0.99),
+        val_sampling_steps: int = 25,
+        val_restore_items: int = 4,
+        val_cutoff_hz: float = 4000.0,
+        test_sampling_steps: int = 50,
+        compile: bool = False,
+    ):
+        super().__init__()
+        if not 0.0 <= train_t_min < train_t_max <= 1.0:
+            raise ValueError(f"model.train_t_min/train_t_max must satisfy 0 <= min < max <= 1, "
+                             f"got {train_t_min}, {train_t_max}")
+        self.save_hyperparameters(ignore=["vf_model", "representation"])
+        self.vf_model = vf_model
+        self.t_to_emb = bridge.TimeEmbedding()
+        self.representation = representation or Representation()
+        self._compiled_net = None
+        self.val_examples = {}
+
+    # ---- network -------------------------------------------------------------------------------------
+    def net(self, x_t, t):
+        """Network output for images x_t at times t (shape (B,))."""
+        forward = self._compiled_net or self.vf_model
+        return forward(x_t, self.t_to_emb(t))
+
+    def predict_x0(self, x_t, t):
+        t_batch = torch.full((x_t.shape[0],), float(t), device=x_t.device)
+        return bridge.predict_x0(x_t, self.net(x_t, t_batch), t_batch, self.hparams.beta_max)
+
+    def setup(self, stage):
+        if stage == "fit" and self.hparams.init_weights_from and not self._resuming():
+            path = self.hparams.init_weights_from
+            load_into(self.vf_model, load_unet_weights(path), path)
+            log.info("initialised vf_model from %s", path)
+        if self.hparams.compile and self._compiled_net is None:
+            # Stored outside the module tree so state_dict keys stay those of the released layout.
+            self.__dict__["_compiled_net"] = torch.compile(self.vf_model)
+
+    def _resuming(self):
+        return self._trainer is not None and self.trainer.ckpt_path is not None
+
+    # ---- training ------------------------------------------------------------------------------------
+    def bridge_loss(self, x0, mask, max_bin, t, generator=None):
+        """Masked regression loss of the network at times t (spec sections 2-3)."""
+        x1 = degrade(x0, mask, generator=generator)
+        x_t = bridge.sample_marginal(x0, x1, t, self.hparams.beta_max, noise=_randn_like(x0, generator))
+        target = bridge.network_target(x_t, x0, t, self.hparams.beta_max)
+        pred = self.net(x_t, t)
+        height, width = x0.shape[-2:]
+        loss_mask = (mask * true_band_mask(max_bin, height, width).to(mask)).expand_as(pred)
+        return (loss_mask * (pred.float() - target) ** 2).sum() / loss_mask.sum().clamp_min(1.0)
+
+    def training_step(self, batch, batch_idx):
+        if batch["audio"].shape[0] == 0:  # every file of the batch failed to decode (logged by the data module)
+            return None
+        x0 = self.representation.encode(batch["audio"])
+        batch_size, _, height, width = x0.shape
+        mask = random_degradation_mask(batch_size, height, width, self.hparams.mask_probs).to(x0)
+        t_min, t_max = self.hparams.train_t_min, self.hparams.train_t_max
+        t = t_min + (t_max - t_min) * torch.rand(batch_size, device=x0.device)
+        # sigma_fwd(0) = 0 makes the target 0/0; the clamp moves only the measure-zero t = 0.
+        t = t.clamp_min(1e-5)
+        loss = self.bridge_loss(x0, mask, batch["max_bin"], t)
+        self.log("train/loss", loss, prog_bar=True, batch_size=batch_size)
+        return loss
+
+    def configure_optimizers(self):
+        return torch.optim.RAdam(self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay,
+                                 decoupled_weight_decay=True)
+
+    # ---- validation / test ---------------------------------------------------------------------------
+    def _dataset_name(self, dataloader_idx, stage):
+        names = getattr(self.trainer.datamodule, f"{stage}_dataset_names", None) if self._trainer else None
+        return names[dataloader_idx] if names else f"set{dataloader_idx}"
+
+    def _fixed_masks(self, batch_size, height, width, device):
+        """The two validation degradations: a fixed band edge and a centred gap."""
+        bw = bandwidth_mask(height, width, cutoff_bin(self.hparams.val_cutoff_hz)).to(device)
+        inp = validation_inpainting_mask(height, width).to(device)
+        return {"bandwidth": bw.expand(batch_size, 1, height, width),
+                "inpainting": inp.expand(batch_size, 1, height, width)}
+
+    def validation_step(self, batch, batch_idx, dataloader_idx=0):
+        name = self._dataset_name(dataloader_idx, "val")
+        x0 = self.representation.encode(batch["audio"])
+        batch_size, _, height, width = x0.shape
+        generator = torch.Generator(device=x0.device).manual_seed(1234 + batch_idx)
+        masks = self._fixed_masks(batch_size, height, width, x0.device)
+        losses = []
+        for t_value in self.hparams.val_t_values:
+            t = torch.full((batch_size,), t_value, device=x0.device)
+            task_losses = [self.bridge_loss(x0, m, batch["max_bin"], t, generator) for m in masks.values()]
+            loss_t = torch.stack(task_losses).mean()
+            losses.append(loss_t)
+            self.log(f"val/{name}/loss_t{t_value:g}", loss_t, batch_size=batch_size, add_dataloader_idx=False)
+        self.log("val_loss", torch.stack(losses).mean(), batch_size=batch_size, add_dataloader_idx=False,
+                 prog_bar=True)
+        self._restore_and_score(batch, batch_idx, x0, masks, name, self.hparams.val_sampling_steps, "val")
+
+    def test_step(self, batch, batch_idx, dataloader_idx=0):
+        name = self._dataset_name(dataloader_idx, "test")
+        x0 = self.representation.encode(batch["audio"])
+        batch_size, _, height, width = x0.shape
+        masks = self._fixed_masks(batch_size, height, width, x0.device)
+        self._restore_and_score(batch, batch_idx, x0, masks, name, self.hparams.test_sampling_steps, "test")
+
+    def _restore_and_score(self, batch, batch_idx, x0, masks, name, n_steps, stage):
+        """Samples restorations of the first items and logs ssr_eval metrics (LSD and friends)."""
+        limit = self.hparams.val_restore_items if stage == "val" else None
+        first = batch_idx * x0.shape[0]
+        n_items = x0.shape[0] if limit is None else min(x0.shape[0], max(0, limit - first))
+        if n_steps < 2 or n_items == 0:
+            return
+        from ssr_eval.metrics import AudioMetrics
+
+        metrics = AudioMetrics(44100)
+        length = batch["audio"].shape[-1]
+        clean = batch["audio"][:n_items]
+        generator = torch.Generator(device=x0.device).manual_seed(4321 + batch_idx)
+        times = bridge.time_grid(n_steps).tolist()
+        for task, mask in masks.items():
+            mask = mask[:n_items]
+            x1 = degrade(x0[:n_items], mask, generator=generator)
+            restored_img = sample_bridge(self.predict_x0, x1, mask, times, self.hparams.beta_max,
+                                         generator=generator)
+            restored = self.representation.decode(restored_img.float(), length)
+            scores = [metrics.evaluation(r.cpu().double().numpy(), c.cpu().double().numpy(), None)
+                      for r, c in zip(restored, clean)]
+            for key in scores[0]:
+                value = float(np.mean([s[key] for s in scores]))
+                self.log(f"{stage}/{name}/{task}/{key}", value, batch_size=n_items, add_dataloader_idx=False)
+            if stage == "val" and batch_idx == 0:
+                degraded = self.representation.decode((x0[:n_items] * (1 - mask)).float(), length)
+                self.val_examples[(name, task)] = {"clean": clean.cpu(), "degraded": degraded.cpu(),
+                                                   "restored": restored.cpu()}
+
+    def on_validation_epoch_start(self):
+        self.val_examples = {}
+
+
+def _randn_like(x, generator):
+    return torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
