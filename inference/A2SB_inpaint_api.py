@@ -14,8 +14,9 @@ import argparse  # noqa: E402
 import inspect  # noqa: E402
 
 from datasets.audio import SAMPLE_RATE  # noqa: E402
-from inference.cli_common import (INPAINT_MODES, add_io_options, add_model_options, check_steps,  # noqa: E402
-                                  finish, load_restorer, prepare_output, run_main)
+from inference.cli_common import (add_io_options, add_model_options, check_steps, finish,  # noqa: E402
+                                  load_restorer, prepare_output, run_main)
+from inference.engine import INPAINT_MODES  # noqa: E402
 from inference.gaps import detect_gaps, validate_gaps  # noqa: E402
 from inference.io import output_subtype, read_input  # noqa: E402
 

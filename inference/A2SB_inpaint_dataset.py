@@ -14,8 +14,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import argparse  # noqa: E402
 
 from datasets.audio import SAMPLE_RATE  # noqa: E402
-from inference.cli_common import (INPAINT_MODES, add_dataset_options, add_model_options, check_steps,  # noqa: E402
-                                  inpaint_task, periodic_gaps, run_dataset, run_main)
+from inference.cli_common import (add_dataset_options, add_model_options, check_steps, inpaint_task,  # noqa: E402
+                                  periodic_gaps, run_dataset, run_main)
+from inference.engine import INPAINT_MODES  # noqa: E402
 
 
 def file_gaps(audio, gap_s, period_s):

@@ -10,15 +10,14 @@ from tqdm import tqdm
 
 from datasets.audio import SAMPLE_RATE
 from datasets.manifest import read_manifest
+from inference.engine import Restorer
 from inference.io import check_output_path, read_input, write_audio
 from inference.plots import save_spectrogram_png
 
 DEFAULT_CONFIG = "configs/ensemble_2split_sampling.yaml"
-CHECKPOINTS_ENV = "A2SB_CHECKPOINTS"
 NYQUIST_HZ = 22050.0
 MIN_CUTOFF_HZ = 500.0
 DATASET_FILES = ("original.wav", "degraded.wav", "recon.wav")
-INPAINT_MODES = ("auto", "shortcut", "full")
 
 
 # ---- command line ---------------------------------------------------------------------------------------
@@ -45,9 +44,9 @@ def add_model_options(parser, default_steps):
                        help=f"number of sampling time points (default {default_steps}); fewer is faster and rougher")
     group.add_argument("--config", default=DEFAULT_CONFIG,
                        help=f"sampling config YAML: network, t_cutoffs, sampling, windows (default {DEFAULT_CONFIG})")
-    group.add_argument("--ckpt", action="append", metavar="PATH",
+    group.add_argument("--ckpt", "--checkpoints", dest="ckpt", action="append", metavar="PATH",
                        help="model checkpoint, one per expert in t order (repeat the option); default: the "
-                            f"comma-separated paths in ${CHECKPOINTS_ENV}")
+                            "comma-separated paths in $A2SB_CHECKPOINTS")
     group.add_argument("--t-cutoffs", type=_float_list, metavar="T[,T...]",
                        help="times where one expert hands over to the next (e.g. 0.5); overrides the config")
     group.add_argument("--device", help="torch device, e.g. cuda, cuda:1 or cpu (default: cuda when available)")
@@ -67,23 +66,13 @@ def _float_list(text):
         raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
 
 
-def checkpoint_paths(args):
-    """--ckpt paths, else those listed in $A2SB_CHECKPOINTS, else None (the config's own)."""
-    if args.ckpt:
-        return args.ckpt
-    listed = [path.strip() for path in os.environ.get(CHECKPOINTS_ENV, "").split(",") if path.strip()]
-    return listed or None
-
-
 def load_restorer(args):
     """Builds the Restorer once for the whole run from the model options."""
-    from inference.engine import Restorer
-
     overrides = {name: value for name, value in (("t_cutoffs", args.t_cutoffs), ("window_batch", args.window_batch))
                  if value is not None}
     if args.bf16:
         overrides["bf16"] = True
-    return Restorer.from_config(args.config, checkpoints=checkpoint_paths(args), device=args.device, **overrides)
+    return Restorer.from_config(args.config, checkpoints=args.ckpt, device=args.device, **overrides)
 
 
 def check_steps(n_steps):

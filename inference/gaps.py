@@ -83,3 +83,34 @@ def gap_frames(gaps, n_frames, sr=SAMPLE_RATE, hop=HOP_LENGTH, n_fft=N_FFT):
         last = math.ceil((end_s * sr + half) / hop) - 1
         flags[max(first, 0):max(min(last + 1, n_frames), 0)] = True
     return flags
+
+
+def shortcut_windows(flags, window, margin):
+    """The inpainting shortcut's windows: [(first, last), ...] of `window` frames, one per group of gap
+    frames, centred on it and shifted to stay inside the file; None when the shortcut does not apply.
+
+    Gaps closer than the window allows are grouped. It applies when every group leaves `margin` known
+    frames on both sides of a window and no window holds another group's gap frames (that would be
+    taken as known content). Otherwise the whole file has to be sampled.
+    """
+    flags = np.asarray(flags, dtype=bool)
+    n_frames = len(flags)
+    if n_frames < window:
+        return None
+    groups = []
+    for start, end in runs(flags):
+        if groups and end - groups[-1][0] + 2 * margin <= window:
+            groups[-1] = (groups[-1][0], end)
+        else:
+            groups.append((start, end))
+    windows = []
+    for start, end in groups:
+        if end - start + 2 * margin > window:
+            return None
+        first = min(max((start + end) // 2 - window // 2, 0), n_frames - window)
+        own = np.zeros(window, dtype=bool)
+        own[start - first:end - first] = True
+        if np.any(flags[first:first + window] & ~own):
+            return None
+        windows.append((first, first + window))
+    return windows

@@ -1,5 +1,6 @@
 """The Lightning module: trains the A2SB bridge network and scores sampled restorations."""
 import logging
+import os
 
 import lightning as L
 import numpy as np
@@ -82,6 +83,9 @@ class A2SBModule(L.LightningModule):
     def setup(self, stage):
         if stage == "fit" and self.hparams.init_weights_from and not self._resuming():
             path = self.hparams.init_weights_from
+            if not os.path.isfile(path):
+                raise FileNotFoundError(f"model.init_weights_from: checkpoint not found: {path} (set it to your "
+                                        "pretrained checkpoint, e.g. A2SB_onesplit_0.0_1.0_release.ckpt)")
             load_into(self.vf_model, load_unet_weights(path), path)
             log.info("initialised vf_model from %s", path)
         if self.hparams.compile and self._compiled_net is None:

@@ -18,14 +18,14 @@ from torch.utils.checkpoint import checkpoint
 from models.attention import AttentionBlock
 from models.unet_blocks import Downsample, GroupNorm32, ResBlock, Upsample
 
-BAND_PERIOD_PI = 3.14  # the released model uses this literal, not math.pi
+BAND_PI = 3.14  # the released model uses this literal, not math.pi
 
 
 def band_embedding(rows: int, dim: int = 16, device=None, dtype=torch.float32) -> torch.Tensor:
     """(dim, rows): cos then sin of f * r * 2 * 3.14 / (3 * rows) for f = 1..dim/2 and row r."""
     f = torch.arange(1, dim // 2 + 1, device=device, dtype=torch.float32)
     r = torch.arange(rows, device=device, dtype=torch.float32)
-    angles = torch.outer(f, r) * (2 * BAND_PERIOD_PI / (3 * rows))
+    angles = torch.outer(f, r) * (2 * BAND_PI / (3 * rows))
     return torch.cat((angles.cos(), angles.sin())).to(dtype)
 
 

@@ -1,0 +1,85 @@
+"""Long audio in chunks: frame-exact encoding of a piece of a file, and stitching restored pieces back.
+
+A chunk is a range of STFT frames [first, last) of the whole file. Its image is computed from the samples
+around it (two hops of context on each side), so it equals the same frames of the whole-file image; the
+restorer lets each chunk take the restored overlap of the previous chunk as known content, so both
+chunks hold the very same frames there and a plain linear cross-fade (weights summing to one) in the
+middle of the overlap joins identical waveforms.
+"""
+import numpy as np
+import torch
+
+HOP_LENGTH = 512
+N_FFT = 2048
+CONTEXT_FRAMES = N_FFT // HOP_LENGTH // 2  # a frame's window reaches this many hops to either side
+MIN_OVERLAP_FRAMES = 4 * CONTEXT_FRAMES + 4  # leaves room for a fade between the decoders' edge effects
+FADE_SAMPLES = 1024
+
+
+def frames_for(seconds, sr=44100, hop=HOP_LENGTH):
+    """Whole frames in `seconds` (rounded)."""
+    return int(round(seconds * sr / hop))
+
+
+def plan_chunks(n_frames, chunk_frames, overlap_frames):
+    """[(first, last), ...] frame ranges covering [0, n_frames); each starts `overlap_frames` before the
+    previous one ends. One chunk when the file fits."""
+    if overlap_frames < MIN_OVERLAP_FRAMES:
+        raise ValueError(f"chunks: the overlap must be at least {MIN_OVERLAP_FRAMES} frames "
+                         f"({MIN_OVERLAP_FRAMES * HOP_LENGTH / 44100:.3f} s), got {overlap_frames}")
+    if chunk_frames <= overlap_frames:
+        raise ValueError(f"chunks: a chunk ({chunk_frames} frames) must be longer than the overlap "
+                         f"({overlap_frames} frames)")
+    chunks = [(0, min(chunk_frames, n_frames))]
+    while chunks[-1][1] < n_frames:
+        first = chunks[-1][1] - overlap_frames
+        chunks.append((first, min(first + chunk_frames, n_frames)))
+    return chunks
+
+
+def encode_frames(representation, audio, first, last, device="cpu"):
+    """Frames [first, last) of the whole-file image of audio (C, N), from the needed samples only
+    (moved to `device` before the transform)."""
+    n = audio.shape[-1]
+    start = max(0, HOP_LENGTH * (first - CONTEXT_FRAMES))
+    stop = min(n, HOP_LENGTH * (last + CONTEXT_FRAMES - 1))
+    image = representation.encode(audio[..., start:stop].to(device))
+    offset = first - start // HOP_LENGTH
+    return image[..., offset:offset + last - first]
+
+
+def decode_frames(representation, image, first, n_samples):
+    """Waveform of frames [first, first + W) from sample first * hop: W - 1 hops long, or up to the
+    file's end (n_samples) when the image holds the file's last frame."""
+    if first + image.shape[-1] == 1 + n_samples // HOP_LENGTH:
+        length = n_samples - HOP_LENGTH * first
+    else:
+        length = HOP_LENGTH * (image.shape[-1] - 1)
+    return representation.decode(image, length=length)
+
+
+def fade_start(previous, current):
+    """First sample of the cross-fade between two consecutive chunks (frame ranges): mid-overlap."""
+    middle = HOP_LENGTH * (current[0] + previous[1]) // 2
+    return middle - FADE_SAMPLES // 2
+
+
+def paste(out, wave, offset, fade_from=None):
+    """Writes wave (C, n) into out (C, N) at sample `offset`; from sample `fade_from` on, over
+    FADE_SAMPLES, it fades in linearly over what out holds (weights sum to one); before that nothing."""
+    wave = np.asarray(wave, dtype=out.dtype)
+    end = min(offset + wave.shape[-1], out.shape[-1])
+    wave = wave[..., :end - offset]
+    if fade_from is None:
+        out[..., offset:end] = wave
+        return
+    fade_end = min(fade_from + FADE_SAMPLES, end)
+    ramp = ((np.arange(fade_from, fade_end) - fade_from + 0.5) / FADE_SAMPLES).astype(out.dtype)
+    local = slice(fade_from - offset, fade_end - offset)
+    out[..., fade_from:fade_end] = out[..., fade_from:fade_end] * (1 - ramp) + wave[..., local] * ramp
+    out[..., fade_end:end] = wave[..., fade_end - offset:]
+
+
+def to_tensor(audio, device):
+    """float32 torch view (or device copy) of a (C, N) numpy array."""
+    return torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32)).to(device)

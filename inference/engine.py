@@ -1,0 +1,340 @@
+"""The restoration engine: bandwidth extension and inpainting of whole files with the A2SB ensemble.
+
+    restorer = Restorer.from_config("configs/ensemble_2split_sampling.yaml", checkpoints=[low_t, high_t])
+    wide = restorer.bandwidth_extension(audio, cutoff_hz=4000)      # audio: float32 (channels, samples)
+    fixed = restorer.inpaint(audio, gaps=[(12.0, 12.3)])
+
+Everything runs in this process: the checkpoints are loaded once, then any number of files go through.
+Each file is sampled as in spec section 5 (bridge sampler, MultiDiffusion windows), in chunks of
+`chunk_seconds` that each continue the restored overlap of the previous one, so memory stays bounded for
+any length. Channels are restored together with the same noise draws, which keeps the regenerated part
+coherent across channels (independent draws would decorrelate it and smear the stereo image).
+
+The representation drops the DC bin, so its round trip loses DC and most content under ~25 Hz, and
+leaves errors around -55 dB next to strong bass. With keep_residual (the default) the kept part comes
+back as it went in: bandwidth extension adds the input's round-trip residual (input - decode(encode(
+input)), all of it far below any cutoff) to the result; inpainting returns the input itself outside the
+reach of the regenerated frames and, inside, adds the residual at both ends with a linear ramp so that
+the joins are continuous. keep_residual=False returns the plain inverse representation, as the authors do.
+"""
+import math
+import os
+
+import numpy as np
+import torch
+import yaml
+from tqdm import tqdm
+
+from corrupt.degrade import degrade
+from corrupt.masks import band_column, cutoff_bin
+from inference import chunking
+from inference.gaps import gap_frames, runs, shortcut_windows, validate_gaps
+from inference.models import Ensemble, check_cutoffs
+from inference.sampler import sample_bridge
+from inference.windows import check_window, multidiffusion
+from models.bridge import time_grid
+from models.representation import HOP_LENGTH, SAMPLE_RATE, Representation, num_frames
+
+CHECKPOINTS_ENV = "A2SB_CHECKPOINTS"
+BINS = 1024
+MIN_SAMPLES = 2048
+CPU_WINDOW_BATCH = 4
+MAX_AUTO_WINDOW_BATCH = 64
+GPU_MEMORY_FRACTION = 0.8  # of the free memory, for the window batch
+STATE_IMAGES = 12  # chunk-sized images held by the sampler at once (state, x1, noise, sums, temporaries)
+INPAINT_MODES = ("auto", "shortcut", "full")
+SPAN_MARGIN = 3 * HOP_LENGTH  # a frame reaches 2 hops to each side; one more hop of decoded known audio
+
+
+def window_batch_for(free_bytes, bytes_per_window, state_bytes):
+    """Windows per UNet call that fit GPU_MEMORY_FRACTION of the free memory next to the sampler state."""
+    usable = GPU_MEMORY_FRACTION * free_bytes - state_bytes
+    return int(min(MAX_AUTO_WINDOW_BATCH, max(1, usable // max(bytes_per_window, 1))))
+
+
+def _as_channels(audio):
+    """(channels, samples) float32 view of the input, and whether it was 1-D (mono)."""
+    array = np.asarray(audio)
+    if array.ndim not in (1, 2) or not np.issubdtype(array.dtype, np.floating):
+        raise ValueError(f"audio must be float samples of shape (samples,) or (channels, samples), "
+                         f"got {array.dtype} {array.shape}")
+    if array.ndim == 2 and array.shape[0] > array.shape[1]:
+        raise ValueError(f"audio of shape {array.shape} looks like (samples, channels); pass (channels, samples)")
+    if array.shape[-1] < MIN_SAMPLES:
+        raise ValueError(f"audio is too short: {array.shape[-1]} samples, at least {MIN_SAMPLES} are needed")
+    if not math.isfinite(float(array.sum(dtype=np.float64))):
+        raise ValueError("audio holds NaN or infinite samples")
+    return array.reshape(-1, array.shape[-1]).astype(np.float32, copy=False), array.ndim == 1
+
+
+def _shared_noise(generator, groups):
+    """noise_fn for items laid out (groups * channels, ...): one draw per group, the same for its channels."""
+
+    def draw(like):
+        per_group = torch.randn((groups, 1, *like.shape[1:]), generator=generator, device=like.device,
+                                dtype=like.dtype)
+        return per_group.expand(groups, like.shape[0] // groups, *like.shape[1:]).reshape(like.shape)
+
+    return draw
+
+
+def _read_config(path):
+    try:
+        with open(path) as file:
+            config = yaml.safe_load(file)
+    except OSError as error:
+        raise ValueError(f"{path}: cannot read the sampling config ({error.strerror})") from None
+    except yaml.YAMLError as error:
+        raise ValueError(f"{path}: not valid YAML ({error})") from None
+    if not isinstance(config, dict):
+        raise ValueError(f"{path}: expected a mapping of settings")
+    if "network" not in config and isinstance(config.get("model"), dict):
+        # A training config of this project: the UNet is model.vf_model, a single expert.
+        model = config["model"]
+        return {"network": (model.get("vf_model") or {}).get("init_args", {}), "t_cutoffs": [],
+                "beta_max": model.get("beta_max", 1.0)}
+    return config
+
+
+class Restorer:
+    """Loads the experts once; then `bandwidth_extension` and `inpaint` restore audio in memory.
+
+    Args:
+        network: models.unet.UNet init args (the released configuration in configs/ensemble_*_sampling.yaml).
+        checkpoints: one file per expert in increasing t: released Lightning .ckpt, this project's
+            Lightning checkpoints, or safetensors weights.
+        t_cutoffs: cut points between the experts ([0.5] for the released two-split ensemble, [] for one).
+        device: "cpu", "cuda", "cuda:1", ...; None picks CUDA when available.
+        bf16: bfloat16 autocast for the UNet on CUDA (ignored on the CPU).
+        window_frames, hop_frames: MultiDiffusion windows (the hop must divide the window).
+        window_batch: windows per UNet call, the setting that bounds GPU memory. None: measured from the
+            free GPU memory on CUDA, CPU_WINDOW_BATCH on the CPU.
+        chunk_seconds, overlap_seconds: files longer than a chunk are restored chunk by chunk; each chunk
+            takes the previous chunk's restored overlap as known content.
+        beta_max: the bridge's noise schedule peak.
+        bandwidth_steps, inpainting_steps: default number of time points (50 and 200 in the paper).
+        keep_residual: give back the kept part exactly (see the module notes); False for the plain
+            inverse representation of the sampled image.
+    """
+
+    def __init__(self, network, checkpoints, t_cutoffs, device="cpu", bf16=False, window_frames=256,
+                 hop_frames=128, window_batch=None, chunk_seconds=60.0, overlap_seconds=3.0, beta_max=1.0,
+                 bandwidth_steps=50, inpainting_steps=200, keep_residual=True):
+        checkpoints = [str(path) for path in checkpoints]
+        missing = [path for path in checkpoints if not os.path.isfile(path)]
+        if missing:
+            raise FileNotFoundError(f"checkpoint file(s) not found: {', '.join(missing)}; pass the expert "
+                                    f"checkpoints in increasing t (checkpoints=[...], or {CHECKPOINTS_ENV}="
+                                    f"path1,path2 with from_config)")
+        check_cutoffs(t_cutoffs, len(checkpoints))
+        check_window(window_frames, hop_frames)
+        if window_batch is not None and int(window_batch) < 1:
+            raise ValueError(f"Restorer: window_batch must be a positive integer or None, got {window_batch}")
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.ensemble = Ensemble(network, checkpoints, t_cutoffs, beta_max, bf16).to(self.device)
+        if window_frames % 2 ** self.ensemble.levels:
+            raise ValueError(f"Restorer: window_frames ({window_frames}) must be a multiple of "
+                             f"{2 ** self.ensemble.levels} for a UNet of {self.ensemble.levels} levels")
+        self.representation = Representation().to(self.device)
+        self.window_frames, self.hop_frames = int(window_frames), int(hop_frames)
+        self.window_batch = None if window_batch is None else int(window_batch)
+        self.chunk_frames = chunking.frames_for(chunk_seconds)
+        self.overlap_frames = chunking.frames_for(overlap_seconds)
+        chunking.plan_chunks(1, self.chunk_frames, self.overlap_frames)  # validates the two lengths
+        self.beta_max = float(beta_max)
+        self.bandwidth_steps, self.inpainting_steps = int(bandwidth_steps), int(inpainting_steps)
+        self.keep_residual = bool(keep_residual)
+        self._bytes_per_window = None
+
+    @classmethod
+    def from_config(cls, config_path, checkpoints=None, device=None, **overrides):
+        """Builds a Restorer from a sampling config; keyword overrides replace its settings.
+
+        Checkpoints come from the argument, else from the A2SB_CHECKPOINTS environment variable
+        (comma-separated paths, in increasing t).
+        """
+        config = _read_config(config_path)
+        expected = config.pop("checkpoint_files", None)
+        settings = {**config, **overrides}
+        if checkpoints is None and os.environ.get(CHECKPOINTS_ENV):
+            checkpoints = [path.strip() for path in os.environ[CHECKPOINTS_ENV].split(",") if path.strip()]
+        if not checkpoints:
+            names = f" ({', '.join(expected)})" if expected else ""
+            raise ValueError(f"{config_path}: no checkpoints given; pass the expert checkpoint files{names} in "
+                             f"increasing t as checkpoints=[...] (CLI: --checkpoints) or set {CHECKPOINTS_ENV}="
+                             f"path1,path2")
+        if isinstance(checkpoints, (str, os.PathLike)):
+            checkpoints = [checkpoints]
+        if "network" not in settings:
+            raise ValueError(f"{config_path}: no 'network' section (the UNet settings)")
+        try:
+            return cls(checkpoints=checkpoints, device=device, **settings)
+        except TypeError as error:
+            raise ValueError(f"{config_path}: unknown setting ({error})") from None
+
+    # ---- public API ------------------------------------------------------------------------------------
+    @torch.inference_mode()
+    def bandwidth_extension(self, audio, cutoff_hz, n_steps=None, seed=0, ode=False, progress=True):
+        """Regenerates everything above cutoff_hz; returns float32 audio of the input's shape."""
+        wave, mono = _as_channels(audio)
+        if not 0 < float(cutoff_hz) < SAMPLE_RATE / 2:
+            raise ValueError(f"cutoff_hz must lie between 0 and {SAMPLE_RATE / 2:.0f} Hz, got {cutoff_hz}")
+        rows = band_column(BINS, cutoff_bin(float(cutoff_hz))).to(self.device)
+        steps = self._steps(n_steps, self.bandwidth_steps)
+        out = self._restore_chunks(wave, rows, None, steps, seed, ode, progress, self.keep_residual)
+        return out[0] if mono else out
+
+    @torch.inference_mode()
+    def inpaint(self, audio, gaps, n_steps=None, seed=0, ode=False, mode="auto", progress=True):
+        """Regenerates the (start_s, end_s) gaps; returns float32 audio of the input's shape.
+
+        mode "shortcut" samples one window around each gap (the authors' fast inpainting), "full" the
+        whole file in chunks; "auto" takes the shortcut when the gaps are short and far enough apart.
+        """
+        if mode not in INPAINT_MODES:
+            raise ValueError(f"inpaint: mode must be one of {INPAINT_MODES}, got {mode!r}")
+        wave, mono = _as_channels(audio)
+        gaps = validate_gaps(gaps, wave.shape[-1] / SAMPLE_RATE)
+        steps = self._steps(n_steps, self.inpainting_steps)
+        flags = gap_frames(gaps, num_frames(wave.shape[-1]))
+        windows = None
+        if mode != "full":
+            windows = shortcut_windows(flags.numpy(), self.window_frames, self.window_frames // 8)
+            if windows is None and mode == "shortcut":
+                raise ValueError(f"inpaint: the shortcut needs every gap (with its neighbours closer than a window) "
+                                 f"to fit in {self.window_frames * HOP_LENGTH / SAMPLE_RATE:.2f} s windows with "
+                                 f"known audio around it, and no window may hold another gap; use mode='full'")
+        if not flags.any():
+            out = wave.copy()
+        elif windows is not None:
+            out = self._restore_windows(wave, flags, windows, steps, seed, ode, progress)
+        else:
+            out = self._restore_chunks(wave, None, flags, steps, seed, ode, progress, False)
+            if self.keep_residual:
+                decoded, out = out, wave.copy()
+                for start, stop in _reach(runs(flags.numpy()), 0, wave.shape[-1]):
+                    _paste_span(out, wave, decoded[:, start:stop], start)
+        return out[0] if mono else out
+
+    # ---- sampling ----------------------------------------------------------------------------------------
+    @staticmethod
+    def _steps(n_steps, default):
+        steps = default if n_steps is None else int(n_steps)
+        if steps < 2:
+            raise ValueError(f"n_steps must be at least 2 time points, got {n_steps}")
+        return steps
+
+    def _sample(self, x0, mask, active, groups, n_steps, ode, generator, progress):
+        """Samples the bridge for images x0 (groups * channels, 3, H, T); mask (groups or 1, 1, H or 1, T or 1)."""
+        channels = x0.shape[0] // groups
+        if mask.shape[0] > 1:
+            mask = mask.repeat_interleave(channels, dim=0)
+        noise_fn = _shared_noise(generator, groups)
+        x1 = degrade(x0, mask, noise=noise_fn(x0))
+        batch = self._window_batch(x0.numel())
+
+        def predict_x0(x_t, t):
+            return multidiffusion(self.ensemble.denoiser(t), x_t, self.window_frames, self.hop_frames, batch, active)
+
+        return sample_bridge(predict_x0, x1, mask, time_grid(n_steps), self.beta_max, ode=ode, noise_fn=noise_fn,
+                             progress=progress)
+
+    def _window_batch(self, state_numel):
+        if self.window_batch is not None:
+            return self.window_batch
+        if self.device.type != "cuda":
+            return CPU_WINDOW_BATCH
+        if self._bytes_per_window is None:
+            self._bytes_per_window = self._measure_window_bytes()
+        free, _ = torch.cuda.mem_get_info(self.device)
+        free += torch.cuda.memory_reserved(self.device) - torch.cuda.memory_allocated(self.device)
+        return window_batch_for(free, self._bytes_per_window, STATE_IMAGES * 4 * state_numel)
+
+    def _measure_window_bytes(self):
+        """Peak GPU memory of one window through the network (activations and output)."""
+        x = torch.zeros(1, 3, BINS, self.window_frames, device=self.device)
+        torch.cuda.synchronize(self.device)
+        torch.cuda.reset_peak_memory_stats(self.device)
+        base = torch.cuda.memory_allocated(self.device)
+        self.ensemble.denoiser(0.5)(x)
+        torch.cuda.synchronize(self.device)
+        return torch.cuda.max_memory_allocated(self.device) - base
+
+    # ---- whole files ------------------------------------------------------------------------------------
+    def _restore_chunks(self, wave, rows, flags, n_steps, seed, ode, progress, add_residual):
+        """Chunk by chunk over the file; rows (1, 1, H, 1) regenerated bins and/or flags (F,) regenerated
+        frames. add_residual adds each chunk's round-trip residual to its result."""
+        n_samples = wave.shape[-1]
+        audio = torch.from_numpy(wave)
+        chunks = chunking.plan_chunks(num_frames(n_samples), self.chunk_frames, self.overlap_frames)
+        generator = torch.Generator(self.device).manual_seed(seed)
+        out = np.empty_like(wave)
+        tail = None
+        for k, (first, last) in enumerate(tqdm(chunks, desc="chunks", disable=not progress or len(chunks) == 1)):
+            x0 = chunking.encode_frames(self.representation, audio, first, last, self.device)
+            if add_residual:
+                round_trip = self._decode(x0, first, n_samples)
+                start = HOP_LENGTH * first
+                lost = wave[:, start:start + round_trip.shape[-1]] - round_trip
+            regenerate = torch.ones(last - first, dtype=torch.bool) if flags is None else flags[first:last].clone()
+            if tail is not None:
+                x0[..., :tail.shape[-1]] = tail
+                regenerate[:tail.shape[-1]] = False
+            if regenerate.any():
+                frame_mask = regenerate.to(self.device).float().reshape(1, 1, 1, -1)
+                mask = frame_mask if rows is None else (rows if regenerate.all() else rows * frame_mask)
+                x0 = self._sample(x0, mask, regenerate, 1, n_steps, ode, generator, progress and len(chunks) == 1)
+            if k + 1 < len(chunks):
+                tail = x0[..., chunks[k + 1][0] - first:].clone()
+            restored = self._decode(x0, first, n_samples)
+            if add_residual:
+                restored += lost
+            fade = None if k == 0 else chunking.fade_start(chunks[k - 1], (first, last))
+            chunking.paste(out, restored, HOP_LENGTH * first, fade)
+        return out
+
+    def _restore_windows(self, wave, flags, windows, n_steps, seed, ode, progress):
+        """The inpainting shortcut: each window sampled alone (several per batch), its gap pasted back."""
+        n_samples = wave.shape[-1]
+        audio = torch.from_numpy(wave)
+        generator = torch.Generator(self.device).manual_seed(seed)
+        out = wave.copy()
+        per_batch = max(1, self.chunk_frames // self.window_frames)
+        batches = [windows[i:i + per_batch] for i in range(0, len(windows), per_batch)]
+        for batch in tqdm(batches, desc="windows", disable=not progress or len(batches) == 1):
+            x0 = torch.cat([chunking.encode_frames(self.representation, audio, a, b, self.device) for a, b in batch])
+            window_flags = torch.stack([flags[a:b] for a, b in batch])
+            mask = window_flags.to(self.device).float().reshape(len(batch), 1, 1, -1)
+            restored = self._sample(x0, mask, None, len(batch), n_steps, ode, generator,
+                                    progress and len(batches) == 1)
+            channels = wave.shape[0]
+            for i, (first, last) in enumerate(batch):
+                decoded = self._decode(restored[i * channels:(i + 1) * channels], first, n_samples)
+                offset = HOP_LENGTH * first
+                gap_runs = [(first + a, first + b) for a, b in runs(window_flags[i].numpy())]
+                for start, stop in _reach(gap_runs, offset, offset + decoded.shape[-1]):
+                    span = decoded[:, start - offset:stop - offset]
+                    if self.keep_residual:
+                        _paste_span(out, wave, span, start)
+                    else:
+                        out[:, start:stop] = span
+        return out
+
+    def _decode(self, image, first, n_samples):
+        return chunking.decode_frames(self.representation, image, first, n_samples).cpu().numpy()
+
+
+def _reach(frame_runs, lowest, highest):
+    """Sample spans [start, stop) where runs of regenerated frames change the decoded audio, clipped."""
+    return [(max(lowest, HOP_LENGTH * first - SPAN_MARGIN), min(highest, HOP_LENGTH * (last - 1) + SPAN_MARGIN))
+            for first, last in frame_runs]
+
+
+def _paste_span(out, wave, span, start):
+    """out[:, start:start + n] = span plus the input's round-trip residual at both ends, ramped linearly
+    between them, so that the span meets the input continuously on either side."""
+    stop = start + span.shape[-1]
+    ramp = np.linspace(0.0, 1.0, span.shape[-1], dtype=np.float32)
+    before = wave[:, start] - span[:, 0]
+    after = wave[:, stop - 1] - span[:, -1]
+    out[:, start:stop] = span + before[:, None] * (1 - ramp) + after[:, None] * ramp

@@ -1,0 +1,160 @@
+"""Training through main.py and the Lightning module: checkpoints, learning, T-finetuning, recipe configs."""
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+import yaml
+
+from datasets.synthetic import write_demo_dataset
+from models.a2sb_module import A2SBModule
+from models.checkpoint import load_into, load_unet_weights
+from models.unet import UNet
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TINY_NET = {"hidden_channels": [32, 32, 64, 64, 64], "attention_levels": [], "num_res_blocks": 1, "num_heads": 1,
+            "dropout": 0.0}
+
+
+def run_main(*args, timeout=300):
+    env = dict(os.environ, OMP_NUM_THREADS="2", PYTHONUNBUFFERED="1")
+    return subprocess.run([sys.executable, os.path.join(ROOT, "main.py"), *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def tiny_config(tmp_path, manifest, **trainer):
+    """configs/tiny_cpu.yaml shrunk further, with every output redirected into tmp_path."""
+    with open(os.path.join(ROOT, "configs", "tiny_cpu.yaml")) as f:
+        config = yaml.safe_load(f)
+    out = str(tmp_path / "run")
+    config["trainer"].update({"max_steps": 24, "val_check_interval": 12, "enable_progress_bar": False}, **trainer)
+    config["trainer"]["logger"]["init_args"]["save_dir"] = out
+    config["trainer"]["callbacks"][0]["init_args"].update(dirpath=os.path.join(out, "ckpt"), every_n_train_steps=12)
+    config["model"]["vf_model"]["init_args"] = dict(TINY_NET)
+    config["model"].update(val_sampling_steps=3, val_restore_items=1)
+    config["data"].update(batch_size=2, segment_samples=16 * 512 - 512, samples_per_epoch=48,
+                          mix_dataset_config={"demo": {"filename": manifest}})
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return str(path), out
+
+
+def test_fit_writes_checkpoints_pictures_and_resumes(tmp_path):
+    manifest = write_demo_dataset(str(tmp_path / "data"), n_train=4, n_val=1, n_test=1, seconds=2.0)
+    config, out = tiny_config(tmp_path, manifest)
+    result = run_main("fit", "--config", config)
+    assert result.returncode == 0, result.stderr[-3000:]
+    ckpts = sorted(os.listdir(os.path.join(out, "ckpt")))
+    assert ckpts == ["last.ckpt", "step=12.ckpt", "step=24.ckpt"]
+    pictures = os.listdir(os.path.join(out, "tiny", "validation_pictures", "step=24"))
+    assert {"demo_bandwidth_0.png", "demo_inpainting_0.png", "demo_bandwidth_0_restored.wav"} <= set(pictures)
+
+    # The checkpoint has the released layout: the UNet under vf_model. plus the time-embedding buffer.
+    state = torch.load(os.path.join(out, "ckpt", "last.ckpt"), weights_only=True)["state_dict"]
+    assert {k for k in state if not k.startswith("vf_model.")} == {"t_to_emb.multipliers"}
+    unet = UNet(**TINY_NET)
+    load_into(unet, load_unet_weights(os.path.join(out, "ckpt", "step=24.ckpt")), "step=24.ckpt")
+
+    # Resuming continues from step 24 instead of starting over.
+    result = run_main("fit", "--config", config, "--trainer.max_steps", "36",
+                      "--ckpt_path", os.path.join(out, "ckpt", "last.ckpt"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "step=36.ckpt" in os.listdir(os.path.join(out, "ckpt"))
+    assert torch.load(os.path.join(out, "ckpt", "last.ckpt"), weights_only=True)["global_step"] == 36
+
+
+def test_overfitting_one_batch_lowers_the_loss(music):
+    torch.manual_seed(0)
+    module = A2SBModule(UNet(**TINY_NET), lr=1e-2)
+    audio = torch.from_numpy(music(1.0, seed=3))[: 31 * 512].reshape(1, -1).repeat(2, 1)
+    batch = {"audio": audio, "max_bin": torch.tensor([1024, 1024])}
+    optimizer = module.configure_optimizers()
+    losses = []
+    for _ in range(50):
+        torch.manual_seed(1)  # the same masks, times and noise every step: one fixed batch
+        loss = module.training_step(batch, 0)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.65 * losses[0], losses
+
+
+def test_loss_matches_hand_written_masked_mse(music):
+    """bridge_loss = sum(mask (net - target)^2) / sum(mask), with the true-band rows excluded."""
+    torch.manual_seed(0)
+    module = A2SBModule(UNet(**TINY_NET))
+    x0 = module.representation.encode(torch.from_numpy(music(0.5))[: 31 * 512])[None]
+    mask = torch.zeros(1, 1, 1024, 32)
+    mask[..., 500:, :] = 1.0
+    t = torch.tensor([0.3])
+    generator = torch.Generator().manual_seed(5)
+    loss = module.bridge_loss(x0, mask, torch.tensor([800]), t, generator)
+
+    generator = torch.Generator().manual_seed(5)
+    noise_degrade = torch.randn(x0.shape, generator=generator)
+    noise_marginal = torch.randn(x0.shape, generator=generator)
+    x1 = x0 * (1 - mask) + mask * 0.5 * noise_degrade
+    s1, s2 = (0.3 ** 3 / 3) ** 0.5, (1 / 12 - 0.3 ** 3 / 3) ** 0.5  # sigma_fwd(0.3), sigma_rev(0.3) at t <= 0.5
+    a, b = s2 ** 2 / (s1 ** 2 + s2 ** 2), s1 ** 2 / (s1 ** 2 + s2 ** 2)
+    x_t = a * x0 + b * x1 + (s1 ** 2 * s2 ** 2 / (s1 ** 2 + s2 ** 2)) ** 0.5 * noise_marginal
+    target = (x_t - x0) / s1
+    with torch.no_grad():
+        pred = module.net(x_t, t)
+    region = torch.zeros_like(x0)
+    region[:, :, 500:800, :] = 1.0
+    expected = (region * (pred - target) ** 2).sum() / region.sum()
+    assert torch.allclose(loss, expected, rtol=1e-4)
+
+
+def test_t_finetuning_starts_from_checkpoint_weights(tmp_path):
+    torch.manual_seed(0)
+    source = A2SBModule(UNet(**TINY_NET))
+    path = tmp_path / "pretrained.ckpt"
+    torch.save({"state_dict": source.state_dict(), "global_step": 1000}, path)
+    torch.manual_seed(1)
+    expert = A2SBModule(UNet(**TINY_NET), train_t_min=0.5, train_t_max=1.0, init_weights_from=str(path))
+    assert not torch.equal(expert.vf_model.input_projection.weight, source.vf_model.input_projection.weight)
+    expert.setup("fit")
+    for key, value in source.vf_model.state_dict().items():
+        assert torch.equal(expert.vf_model.state_dict()[key], value), key
+
+    missing = A2SBModule(UNet(**TINY_NET), init_weights_from=str(tmp_path / "nope.ckpt"))
+    with pytest.raises(FileNotFoundError, match="model.init_weights_from: checkpoint not found"):
+        missing.setup("fit")
+
+
+def test_training_times_stay_in_the_configured_range():
+    module = A2SBModule(UNet(**TINY_NET), train_t_min=0.5, train_t_max=1.0)
+    seen = []
+    module.bridge_loss = lambda x0, mask, max_bin, t, generator=None: seen.append(t) or torch.zeros(())
+    batch = {"audio": torch.zeros(64, 15 * 512), "max_bin": torch.full((64,), 1024)}
+    module.training_step(batch, 0)
+    assert seen[0].min() >= 0.5 and seen[0].max() < 1.0 and seen[0].std() > 0.1
+
+
+def test_released_recipe_configs_print():
+    result = run_main("fit", "--config", "configs/pretrain.yaml", "--print_config")
+    assert result.returncode == 0, result.stderr[-2000:]
+    config = yaml.safe_load(result.stdout)
+    trainer, model = config["trainer"], config["model"]
+    assert (trainer["num_nodes"], trainer["devices"], trainer["precision"]) == (4, 8, "bf16-mixed")
+    assert (trainer["gradient_clip_val"], trainer["gradient_clip_algorithm"]) == (0.5, "norm")
+    assert trainer["val_check_interval"] == 1000
+    assert (model["lr"], model["weight_decay"], model["train_t_min"], model["train_t_max"]) == (8e-5, 1e-8, 0.0, 1.0)
+    assert model["vf_model"]["init_args"]["hidden_channels"] == [128, 256, 512, 768, 1024, 2048]
+    assert config["data"]["batch_size"] == 10
+    for name, (lo, hi) in {"t_finetune_2split_0.0_0.5": (0.0, 0.5), "t_finetune_2split_0.5_1.0": (0.5, 1.0)}.items():
+        with open(os.path.join(ROOT, "configs", name + ".yaml")) as f:
+            finetune = yaml.safe_load(f)
+        assert (finetune["model"]["train_t_min"], finetune["model"]["train_t_max"]) == (lo, hi)
+        assert finetune["model"]["init_weights_from"]
+
+
+def test_missing_manifest_names_the_key(tmp_path):
+    result = run_main("fit", "--config", "configs/tiny_cpu.yaml", "--data.mix_dataset_config",
+                      '{"demo": {"filename": "%s"}}' % (tmp_path / "absent.csv"), "--trainer.max_steps", "1")
+    assert result.returncode == 1
+    assert "data.mix_dataset_config.demo.filename: manifest not found" in result.stderr
+    assert "Traceback" not in result.stderr
