@@ -190,6 +190,18 @@ class A2SBModule(L.LightningModule):
                 self.val_examples[(name, task)] = {"clean": clean.cpu(), "degraded": degraded.cpu(),
                                                    "restored": restored.cpu()}
 
+    def predict_step(self, batch, batch_idx, dataloader_idx=0):
+        """Bandwidth extension of the batch from `val_cutoff_hz` with `test_sampling_steps` time points."""
+        x0 = self.representation.encode(batch["audio"])
+        batch_size, _, height, width = x0.shape
+        mask = self._fixed_masks(batch_size, height, width, x0.device)["bandwidth"]
+        generator = torch.Generator(device=x0.device).manual_seed(batch_idx)
+        x1 = degrade(x0, mask, generator=generator)
+        times = bridge.time_grid(self.hparams.test_sampling_steps).tolist()
+        restored = sample_bridge(self.predict_x0, x1, mask, times, self.hparams.beta_max, generator=generator)
+        return {"dataset": self._dataset_name(dataloader_idx, "test"), "index": batch["index"],
+                "restored": self.representation.decode(restored.float(), batch["audio"].shape[-1])}
+
     def on_validation_epoch_start(self):
         self.val_examples = {}
 

@@ -3,7 +3,9 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
+import soundfile as sf
 import torch
 import yaml
 
@@ -31,6 +33,7 @@ def tiny_config(tmp_path, manifest, **trainer):
     config["trainer"].update({"max_steps": 24, "val_check_interval": 12, "enable_progress_bar": False}, **trainer)
     config["trainer"]["logger"]["init_args"]["save_dir"] = out
     config["trainer"]["callbacks"][0]["init_args"].update(dirpath=os.path.join(out, "ckpt"), every_n_train_steps=12)
+    config["trainer"]["callbacks"][2]["init_args"]["output_dir"] = os.path.join(out, "predictions")
     config["model"]["vf_model"]["init_args"] = dict(TINY_NET)
     config["model"].update(val_sampling_steps=3, val_restore_items=1)
     config["data"].update(batch_size=2, segment_samples=16 * 512 - 512, samples_per_epoch=48,
@@ -62,6 +65,13 @@ def test_fit_writes_checkpoints_pictures_and_resumes(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert "step=36.ckpt" in os.listdir(os.path.join(out, "ckpt"))
     assert torch.load(os.path.join(out, "ckpt", "last.ckpt"), weights_only=True)["global_step"] == 36
+
+    # predict restores the test split and writes one WAV per file, as long as the segment.
+    result = run_main("predict", "--config", config, "--model.test_sampling_steps", "2",
+                      "--ckpt_path", os.path.join(out, "ckpt", "last.ckpt"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    audio, rate = sf.read(os.path.join(out, "predictions", "demo", "00000.wav"))
+    assert rate == 44100 and audio.shape == (15 * 512,) and np.isfinite(audio).all()
 
 
 def test_overfitting_one_batch_lowers_the_loss(music):

@@ -1,0 +1,123 @@
+"""The dataset tools (A2SB_upsample_dataset.py, A2SB_inpaint_dataset.py) and evaluate.py on their output."""
+import csv
+import os
+
+import numpy as np
+import pytest
+import soundfile as sf
+from test_cli_upsample import band_energy, kept_band_error, tiny_model
+
+from datasets.synthetic import write_demo_dataset
+from inference import A2SB_inpaint_dataset, A2SB_upsample_dataset, evaluate
+from inference.cli_common import item_folder_name, periodic_gaps
+
+SR = 44100
+REACH = 4096  # samples around a gap that inpainting may change (see test_cli_inpaint)
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    return tiny_model(str(tmp_path_factory.mktemp("tiny_model")))
+
+
+@pytest.fixture
+def manifest_dir(tmp_path):
+    """Manifest `demo_manifest.csv` with test rows test_000..test_002 (2 s music) and a silent file last."""
+    root = tmp_path / "data"
+    manifest = write_demo_dataset(str(root), n_train=0, n_val=0, n_test=3, seconds=2.0)
+    sf.write(root / "demo" / "silent.wav", np.zeros(SR, np.float32), SR, subtype="PCM_16")
+    with open(manifest, "a") as f:
+        f.write("test,demo/silent.wav,1.0\n")
+    return root
+
+
+def model_args(model):
+    config, checkpoints = model
+    return ["--config", config, "--ckpt", checkpoints[0], "--ckpt", checkpoints[1], "-n", 2, "--quiet"]
+
+
+def run(tool, argv, capsys):
+    code = tool.main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def read(path):
+    return sf.read(path, dtype="float32", always_2d=True)[0].T
+
+
+def test_upsample_dataset_slices_skips_reports_and_evaluates(tmp_path, manifest_dir, model, capsys):
+    out_root = tmp_path / "out"
+    common = ["-dn", "demo", "-exp", "exp1", "-cf", 4000, "--manifest-dir", manifest_dir, "--out-root", out_root,
+              *model_args(model)]
+    task_dir = out_root / "exp1" / "demo" / "cutoff_freq=4000"
+    folder = {i: task_dir / item_folder_name(f"demo/test_00{i}.wav") for i in range(3)}
+
+    code, printed, err = run(A2SB_upsample_dataset, [*common, "--start", 1, "--end", 3], capsys)
+    assert code == 0, err
+    assert sorted(os.listdir(task_dir)) == sorted(p.name for p in (folder[1], folder[2]))
+    for i in (1, 2):
+        source = read(manifest_dir / "demo" / f"test_00{i}.wav")
+        original, degraded, recon = (read(folder[i] / name) for name in ("original.wav", "degraded.wav", "recon.wav"))
+        assert np.array_equal(original, source)
+        assert band_energy(degraded[0], 4100, 22050) < 1e-9 * band_energy(source[0], 4100, 22050)
+        assert kept_band_error(degraded[0], source[0], 3500) < 1e-3  # the band limit keeps the low band
+        assert recon.shape == source.shape and sf.info(folder[i] / "recon.wav").samplerate == SR
+        assert kept_band_error(recon[0], degraded[0], 3500) < 1e-3
+    done_before = (folder[1] / "recon.wav").stat().st_mtime_ns
+
+    # the whole test split: 1 and 2 are skipped, 0 is restored, the silent file fails without stopping the run
+    code, printed, err = run(A2SB_upsample_dataset, common, capsys)
+    assert code == 1
+    assert "4 test files, 2 already done" in printed
+    assert "restored 1, skipped 2, failed 1" in printed
+    assert "silent.wav" in err and "silent" in err.split("silent.wav", 1)[1] and "Traceback" not in err
+    assert (folder[0] / "recon.wav").exists()
+    assert (folder[1] / "recon.wav").stat().st_mtime_ns == done_before
+    assert not (task_dir / item_folder_name("demo/silent.wav") / "recon.wav").exists()
+
+    assert evaluate.main([str(out_root / "exp1"), "--quiet"]) == 0
+    with open(out_root / "exp1" / "results.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert sorted(r["file"] for r in rows) == sorted(p.name for p in folder.values())
+    for row in rows:
+        assert float(row["lsd_low"]) < 0.2 < float(row["lsd_high"])  # kept band vs a random network's guess
+
+
+def test_inpaint_dataset_zeroes_periodic_gaps_and_keeps_the_rest(tmp_path, manifest_dir, model, capsys):
+    out_root = tmp_path / "out"
+    code, printed, err = run(A2SB_inpaint_dataset, ["-dn", "demo", "-exp", "exp2", "-inp_len", 0.3, "-inp_every", 1.0,
+                                                    "--manifest-dir", manifest_dir, "--out-root", out_root, "--end", 1,
+                                                    *model_args(model)], capsys)
+    assert code == 0, err
+    task_dir = out_root / "exp2" / "demo" / "inpaint_0.3_every_1"
+    assert os.listdir(task_dir) == [item_folder_name("demo/test_000.wav")]
+    item = task_dir / item_folder_name("demo/test_000.wav")
+    original, degraded, recon = (read(item / name)[0] for name in ("original.wav", "degraded.wav", "recon.wav"))
+    gaps = [(round(s * SR), round(e * SR)) for s, e in periodic_gaps(2.0, 0.3, 1.0)]
+    assert gaps == [(15435, 28665), (59535, 72765)]  # 0.35-0.65 s and 1.35-1.65 s
+    in_gap = np.zeros(len(original), dtype=bool)
+    near_gap = np.zeros(len(original), dtype=bool)
+    for start, end in gaps:
+        in_gap[start:end] = True
+        near_gap[start - REACH:end + REACH] = True
+    assert np.all(degraded[in_gap] == 0) and np.array_equal(degraded[~in_gap], original[~in_gap])
+    assert np.abs(recon[~near_gap] - original[~near_gap]).max() < 1e-4
+    assert np.abs(recon[in_gap]).mean() > 1e-3
+
+
+def test_bad_slice_and_missing_manifest_are_one_line_errors(tmp_path, manifest_dir, capsys):
+    base = ["-dn", "demo", "-exp", "e", "-cf", 4000, "--out-root", tmp_path / "out"]
+    code, _, err = run(A2SB_upsample_dataset, [*base, "--manifest-dir", manifest_dir, "--start", 3, "--end", 1], capsys)
+    assert code == 1 and err.strip().splitlines() == ["error: --start 3 / --end 1: need 0 <= start <= end"]
+    code, _, err = run(A2SB_upsample_dataset, [*base, "--manifest-dir", tmp_path / "nowhere"], capsys)
+    assert code == 1 and len(err.strip().splitlines()) == 1 and "manifest not found" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_item_folder_names_cannot_collide():
+    names = ["a/b_c.wav", "a_b/c.wav", "a/b/c.wav", "a%2Fb/c.wav", "a b.wav"]
+    folders = [item_folder_name(n) for n in names]
+    assert len(set(folders)) == len(names)
+    assert all("/" not in f for f in folders)
+    assert item_folder_name("demo/test_000.wav") == "demo%2Ftest_000.wav"

@@ -1,0 +1,145 @@
+"""inference/A2SB_upsample_api.py end to end with tiny random-initialised experts.
+
+tiny_model() is shared by the other CLI test files: two experts in the released checkpoint layout and a
+sampling config in the format of configs/ensemble_*_sampling.yaml with a tiny network.
+"""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+import soxr
+import torch
+import yaml
+
+from inference import A2SB_upsample_api
+from inference.A2SB_upsample_dataset import band_limit
+from models.unet import UNet
+
+SR = 44100
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TINY_NETWORK = {"hidden_channels": [32, 32, 32, 64], "attention_levels": [], "num_res_blocks": 1, "num_heads": 1,
+                "dropout": 0.0}
+
+
+def tiny_model(folder):
+    """Writes two random experts (released layout) and a sampling config; returns (config, [ckpt, ckpt])."""
+    checkpoints = []
+    for i in range(2):
+        torch.manual_seed(i)
+        weights = {f"vf_model.{key}": value for key, value in UNet(**TINY_NETWORK).state_dict().items()}
+        weights["t_to_emb.multipliers"] = torch.linspace(0.5, 16, 64)
+        path = os.path.join(folder, f"expert{i}.ckpt")
+        torch.save({"state_dict": weights}, path)
+        checkpoints.append(path)
+    # windows of 64 frames without overlap keep each call to a few UNet windows on the CPU
+    config = {"network": TINY_NETWORK, "t_cutoffs": [0.5], "window_frames": 64, "hop_frames": 64,
+              "window_batch": 4}
+    config_path = os.path.join(folder, "tiny_sampling.yaml")
+    with open(config_path, "w") as f:
+        yaml.safe_dump(config, f)
+    return config_path, checkpoints
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    return tiny_model(str(tmp_path_factory.mktemp("tiny_model")))
+
+
+def run(argv, capsys):
+    code = A2SB_upsample_api.main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def band_energy(audio, low_hz, high_hz):
+    """Energy of mono audio between two frequencies (FFT of the whole Hann-windowed signal, so the
+    abrupt start and end of the file do not leak into every band)."""
+    spectrum = np.abs(np.fft.rfft(audio * np.hanning(len(audio)))) ** 2
+    freqs = np.fft.rfftfreq(len(audio), 1 / SR)
+    return spectrum[(freqs >= low_hz) & (freqs < high_hz)].sum()
+
+
+def kept_band_error(restored, reference, below_hz):
+    """Relative energy of the difference below `below_hz`: 0 when the kept band is untouched."""
+    return band_energy(restored - reference, 0, below_hz) / band_energy(reference, 0, below_hz)
+
+
+def test_restores_with_given_cutoff_and_keeps_the_low_band(tmp_path, music, model, capsys):
+    config, checkpoints = model
+    source = band_limit(music(2.0)[None], 4000)[0]
+    sf.write(tmp_path / "in.wav", source, SR, subtype="PCM_24")
+    out, png = tmp_path / "out.wav", tmp_path / "out.png"
+    code, printed, err = run(["-f", tmp_path / "in.wav", "-o", out, "-n", 2, "--cutoff", 4000, "--config", config,
+                              "--ckpt", checkpoints[0], "--ckpt", checkpoints[1], "--device", "cpu", "--plot",
+                              "--quiet"], capsys)
+    assert code == 0, err
+    info = sf.info(out)
+    assert (info.samplerate, info.channels, info.subtype, info.frames) == (SR, 1, "PCM_24", len(source))
+    assert png.stat().st_size > 1000
+    restored, _ = sf.read(out, dtype="float32")
+    assert kept_band_error(restored, source, 3500) < 1e-3
+    # the random network regenerates something above the cutoff, where the input was empty
+    assert band_energy(restored, 5000, 20000) > 100 * band_energy(source, 5000, 20000)
+
+
+def test_detects_the_cutoff_resamples_and_keeps_stereo_float(tmp_path, music, model, capsys, monkeypatch):
+    config, checkpoints = model
+    monkeypatch.setenv("A2SB_CHECKPOINTS", ",".join(checkpoints))
+    stereo = band_limit(np.stack([music(2.0, seed=1), music(2.0, seed=2)]), 6000)
+    native = soxr.resample(stereo.T, SR, 48000)  # the file is at 48 kHz
+    sf.write(tmp_path / "in.wav", native, 48000, subtype="FLOAT")
+    out = tmp_path / "out.wav"
+    code, printed, err = run(["-f", tmp_path / "in.wav", "-o", out, "-n", 2, "--config", config, "--quiet"], capsys)
+    assert code == 0, err
+    detected = float(printed.split("detected cutoff:")[1].split("Hz")[0])
+    assert 5500 < detected < 6100
+    info = sf.info(out)
+    expected_frames = len(soxr.resample(native, 48000, SR))
+    assert (info.samplerate, info.channels, info.subtype, info.frames) == (SR, 2, "FLOAT", expected_frames)
+    restored, _ = sf.read(out, dtype="float32")
+    reference = soxr.resample(native, 48000, SR)
+    for channel in range(2):
+        assert kept_band_error(restored[:, channel], reference[:, channel], 5000) < 1e-3
+
+
+def test_full_band_input_is_copied_through(tmp_path, music, capsys, monkeypatch):
+    # no checkpoints anywhere: the models must not even be loaded
+    monkeypatch.delenv("A2SB_CHECKPOINTS", raising=False)
+    source = music(2.0)
+    sf.write(tmp_path / "in.wav", source, SR, subtype="PCM_16")
+    out = tmp_path / "out.wav"
+    code, printed, err = run(["-f", tmp_path / "in.wav", "-o", out], capsys)
+    assert code == 0, err
+    assert "nothing to do" in printed
+    copied, _ = sf.read(out, dtype="int16")
+    original, _ = sf.read(tmp_path / "in.wav", dtype="int16")
+    assert sf.info(out).subtype == "PCM_16" and np.array_equal(copied, original)
+
+
+def test_overwrite(tmp_path, music, capsys):
+    sf.write(tmp_path / "in.wav", music(2.0), SR, subtype="PCM_16")
+    out = tmp_path / "out.wav"
+    out.write_bytes(b"old")
+    code, _, err = run(["-f", tmp_path / "in.wav", "-o", out], capsys)
+    assert code == 1 and "--overwrite" in err and out.read_bytes() == b"old"
+    code, _, err = run(["-f", tmp_path / "in.wav", "-o", out, "--overwrite"], capsys)
+    assert code == 0, err
+    assert sf.info(out).frames == SR * 2
+
+
+def test_force_on_full_band_input_needs_a_cutoff(tmp_path, music, capsys):
+    sf.write(tmp_path / "in.wav", music(2.0), SR, subtype="PCM_16")
+    code, _, err = run(["-f", tmp_path / "in.wav", "-o", tmp_path / "out.wav", "--force"], capsys)
+    assert code == 1 and "--cutoff" in err and not (tmp_path / "out.wav").exists()
+
+
+def test_script_runs_from_the_repo_root_and_explains_its_options():
+    result = subprocess.run([sys.executable, "inference/A2SB_upsample_api.py", "--help"], cwd=REPO,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    for option in ("--cutoff", "--config", "--ckpt", "--t-cutoffs", "--device", "--bf16", "--window-batch",
+                   "--seed", "--ode", "--overwrite", "--plot", "--subtype", "--force", "-n"):
+        assert option in result.stdout
