@@ -80,8 +80,8 @@ def test_upsample_dataset_slices_skips_reports_and_evaluates(tmp_path, manifest_
     with open(out_root / "exp1" / "results.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert sorted(r["file"] for r in rows) == sorted(p.name for p in folder.values())
-    for row in rows:
-        assert float(row["lsd_low"]) < 0.2 < float(row["lsd_high"])  # kept band vs a random network's guess
+    for row in rows:  # the kept band against a random network's guess above the cutoff
+        assert float(row["lsd_low"]) < 0.5 * float(row["lsd_high"])
 
 
 def test_inpaint_dataset_zeroes_periodic_gaps_and_keeps_the_rest(tmp_path, manifest_dir, model, capsys):
