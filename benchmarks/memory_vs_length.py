@@ -4,7 +4,11 @@ Each length runs in a fresh subprocess: it makes the audio, builds a Restorer (i
 chunks of --chunk-seconds, resets the peak counters and restores the whole file once. The table shows the
 host's peak resident set during the call (VmHWM) above what the process held before it, and that figure less
 the output array, which the call must allocate (input and output grow with the file, 10 MiB a minute each
-for mono float32); what is left is the engine's working memory, which chunking should keep flat. On CUDA
+for mono float32); what is left is the engine's working memory, which chunking should keep flat: the last
+line gives its growth per added minute between the two longest runs. The workers run with glibc's
+MALLOC_MMAP_THRESHOLD_=131072, so freed buffers go back to the system and the peak counts live memory only;
+with the default allocator (--glibc-default, faster) glibc keeps 100-300 MiB of freed heap from chunk to
+chunk, a run of one chunk shows less than longer ones, and the figures wander by some tens of MiB. On CUDA
 the GPU's max allocated memory is shown as well.
 
 --network stand-in (the default on the CPU) replaces the UNet's forward by one elementwise product, so an
@@ -31,7 +35,8 @@ from benchmarks.restore import (TINY_NETWORK, default_device, memory_mb, music, 
                                 reset_peak_memory, run_workers, write_tiny_checkpoint)
 from models.unet import UNet  # noqa: E402
 
-FLAT_TOLERANCE_MB = 64
+EXACT_MMAP_THRESHOLD = 131072  # bytes; fixing it stops glibc from raising it and keeping freed blocks
+FLAT_MB_PER_MINUTE = 1.0  # without chunks the sampler state alone grows by hundreds of MiB a minute
 
 
 def stand_in_forward(self, x, t_emb):
@@ -39,30 +44,25 @@ def stand_in_forward(self, x, t_emb):
     return x * 0.5
 
 
-def host_memory_mb():
-    return memory_mb(torch.device("cpu"))
-
-
 def worker(args):
     from inference.engine import Restorer
 
     if args.network == "stand-in":
         UNet.forward = stand_in_forward
-    device = torch.device(args.device)
+    device, host = torch.device(args.device), torch.device("cpu")
+    cuda = device.type == "cuda"
     restorer = Restorer(network=TINY_NETWORK, checkpoints=[args.checkpoint], t_cutoffs=[], device=args.device,
                         window_batch=args.window_batch, chunk_seconds=args.chunk_seconds,
                         overlap_seconds=args.overlap_seconds)
     audio = music(60 * args.worker)
-    reset_peak_memory(torch.device("cpu"))
-    host_start, _ = host_memory_mb()
-    if device.type == "cuda":
+    reset_peak_memory(host)
+    if cuda:
         reset_peak_memory(device)
-    gpu_start, _ = memory_mb(device) if device.type == "cuda" else (0.0, 0.0)
+    host_start, gpu_start = memory_mb(host)[0], memory_mb(device)[0] if cuda else 0.0
     start = time.perf_counter()
     restored = restorer.bandwidth_extension(audio, cutoff_hz=args.cutoff_hz, n_steps=args.steps, seed=0)
     wall = time.perf_counter() - start
-    _, host_peak = host_memory_mb()
-    _, gpu_peak = memory_mb(device) if device.type == "cuda" else (0.0, 0.0)
+    host_peak, gpu_peak = memory_mb(host)[1], memory_mb(device)[1] if cuda else 0.0
     print(json.dumps({"minutes": args.worker, "wall": wall, "audio_mb": audio.nbytes / 2**20,
                       "output_mb": restored.nbytes / 2**20, "host_start": host_start, "host_peak": host_peak,
                       "gpu_above_start": gpu_peak - gpu_start}))
@@ -80,6 +80,8 @@ def main():
     parser.add_argument("--chunk-seconds", type=float, default=60.0, help="chunk length (default %(default)s)")
     parser.add_argument("--overlap-seconds", type=float, default=3.0, help="chunk overlap (default %(default)s)")
     parser.add_argument("--cutoff-hz", type=float, default=4000.0, help="band edge (default %(default)s)")
+    parser.add_argument("--glibc-default", action="store_true",
+                        help="keep glibc's default allocator settings (see above)")
     parser.add_argument("--worker", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--checkpoint", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -94,25 +96,31 @@ def main():
                    "--device", args.device, "--chunk-seconds", str(args.chunk_seconds),
                    "--overlap-seconds", str(args.overlap_seconds), "--cutoff-hz", str(args.cutoff_hz)]
         options += ["--window-batch", str(args.window_batch)] if args.window_batch else []
-        results = run_workers(os.path.abspath(__file__), args.minutes, options)
+        env = None if args.glibc_default else {**os.environ, "MALLOC_MMAP_THRESHOLD_": str(EXACT_MMAP_THRESHOLD)}
+        results = run_workers(os.path.abspath(__file__), args.minutes, options, env)
 
     cuda = args.device.startswith("cuda")
+    allocator = "glibc defaults" if args.glibc_default else f"MALLOC_MMAP_THRESHOLD_={EXACT_MMAP_THRESHOLD}"
     print(f"bandwidth extension, {args.network} network, chunks of {args.chunk_seconds:g} s with "
-          f"{args.overlap_seconds:g} s overlap, {args.steps} time points, device {args.device}, one process per length")
-    header = ("minutes", "wall s", "audio MiB", "host peak MiB", "above start MiB", "less output MiB")
+          f"{args.overlap_seconds:g} s overlap, {args.steps} time points, device {args.device}, {allocator}, "
+          "one process per length")
+    header = ("minutes", "wall s", "audio MiB", "host peak MiB", "above start MiB", "less output MiB",
+              "MiB per added min")
     header += ("GPU above start MiB",) if cuda else ()
+    working = [r["host_peak"] - r["host_start"] - r["output_mb"] for r in results]
+    slopes = [None] + [(w - w_prev) / (r["minutes"] - r_prev["minutes"])
+                       for w_prev, w, r_prev, r in zip(working, working[1:], results, results[1:])]
     rows = []
-    for r in results:
-        above = r["host_peak"] - r["host_start"]
+    for r, work, slope in zip(results, working, slopes):
         row = (f"{r['minutes']:g}", f"{r['wall']:.1f}", f"{r['audio_mb']:.0f}", f"{r['host_peak']:.0f}",
-               f"{above:.0f}", f"{above - r['output_mb']:.0f}")
+               f"{r['host_peak'] - r['host_start']:.0f}", f"{work:.0f}", "" if slope is None else f"{slope:+.1f}")
         rows.append(row + ((f"{r['gpu_above_start']:.0f}",) if cuda else ()))
     print_table(header, rows)
-    working = [r["host_peak"] - r["host_start"] - r["output_mb"] for r in results]
-    growth = working[-1] - working[0]
-    flat = abs(growth) <= max(FLAT_TOLERANCE_MB, 0.1 * working[0])
-    print(f"working memory from {results[0]['minutes']:g} to {results[-1]['minutes']:g} min: {growth:+.0f} MiB "
-          f"({'flat' if flat else 'GROWS with the length'})")
+    if len(results) > 1:
+        flat = abs(slopes[-1]) <= FLAT_MB_PER_MINUTE
+        print(f"working memory between the two longest runs: {slopes[-1]:+.1f} MiB per added minute "
+              f"({'flat' if flat else 'GROWS with the length'}; the audio itself takes "
+              f"{results[-1]['audio_mb'] / results[-1]['minutes']:.0f} MiB a minute)")
 
 
 if __name__ == "__main__":

@@ -117,12 +117,12 @@ class UNetTimer:
         self.windows += inputs[0].shape[0]
 
 
-def run_workers(script, cases, options):
+def run_workers(script, cases, options, env=None):
     """Runs `script --worker CASE options` in a fresh process per case; returns their JSON results."""
     results = []
     for case in cases:
         command = [sys.executable, script, "--worker", str(case), *options]
-        done = subprocess.run(command, capture_output=True, text=True)
+        done = subprocess.run(command, capture_output=True, text=True, env=env)
         if done.returncode != 0:
             sys.exit(f"case {case} failed (exit {done.returncode}):\n{done.stderr[-4000:]}")
         results.append(json.loads(done.stdout.strip().splitlines()[-1]))

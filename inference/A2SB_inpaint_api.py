@@ -5,13 +5,12 @@
 
 Audio outside the gaps is kept. The output is at 44.1 kHz with the input's channels and sample format.
 """
+import argparse
+import inspect
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-import argparse  # noqa: E402
-import inspect  # noqa: E402
 
 from datasets.audio import SAMPLE_RATE  # noqa: E402
 from inference.cli_common import (add_io_options, add_model_options, check_steps, finish,  # noqa: E402
@@ -84,7 +83,7 @@ def build_parser():
     parser.add_argument("--threshold-db", type=float, default=_DETECT_DEFAULTS.get("threshold_db"),
                         help="level in dBFS below which audio counts as missing (default %(default)s)")
     parser.add_argument("--mode", choices=INPAINT_MODES, default="auto",
-                        help="shortcut: sample only one 256-frame window around each gap (fast; for short gaps "
+                        help="shortcut: sample only one model window around each gap (fast; for short gaps "
                              "far apart); full: sample the whole file; auto (default): shortcut when it is valid")
     add_model_options(parser, default_steps=200)
     return parser

@@ -6,12 +6,11 @@ For each test file, writes <out-root>/<EXP>/<NAME>/inpaint_<len>_every_<every>/<
 degraded.wav (a gap of <len> seconds centred in every <every> seconds, zeroed) and recon.wav. Score them
 with inference/evaluate.py (it reports the LSD inside the gaps too).
 """
+import argparse
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-import argparse  # noqa: E402
 
 from datasets.audio import SAMPLE_RATE  # noqa: E402
 from inference.cli_common import (add_dataset_options, add_model_options, check_steps, inpaint_task,  # noqa: E402
@@ -58,7 +57,8 @@ def build_parser():
     parser.add_argument("-inp_every", "--inp-every", type=float, required=True, metavar="SECONDS",
                         help="one gap is centred in every period of this many seconds, e.g. 5.0")
     parser.add_argument("--mode", choices=INPAINT_MODES, default="auto",
-                        help="shortcut (one 256-frame window per gap), full (whole file) or auto (default)")
+                        help="shortcut (one model window around each gap), full (whole file) or auto (default: the "
+                             "shortcut where it is valid)")
     add_model_options(parser, default_steps=200)
     return parser
 

@@ -3,15 +3,14 @@
     python inference/A2SB_upsample_api.py -f DEGRADED.wav -o RESTORED.wav [-n 50] [--cutoff 4000]
 
 Without --cutoff the cutoff is detected from the spectrum. A file that is already full-band is copied
-through (resampled to 44.1 kHz) with a "nothing to do" note, even with --cutoff, unless --force is given. The output is at 44.1 kHz with the input's
-channels and sample format.
+through (resampled to 44.1 kHz) with a "nothing to do" note, even with --cutoff, unless --force is given.
+The output is at 44.1 kHz with the input's channels and sample format.
 """
+import argparse
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-import argparse  # noqa: E402
 
 from datasets.audio import SAMPLE_RATE  # noqa: E402
 from inference.cli_common import (add_io_options, add_model_options, check_cutoff, check_steps,  # noqa: E402

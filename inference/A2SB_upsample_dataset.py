@@ -5,12 +5,11 @@
 For each test file, writes <out-root>/<EXP>/<NAME>/cutoff_freq=<cf>/<file>/ with original.wav, degraded.wav
 (resampled down to 2 cf and back up to 44.1 kHz) and recon.wav. Score them with inference/evaluate.py.
 """
+import argparse
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-import argparse  # noqa: E402
 
 import soxr  # noqa: E402
 

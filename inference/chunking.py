@@ -1,10 +1,12 @@
 """Long audio in chunks: frame-exact encoding of a piece of a file, and stitching restored pieces back.
 
 A chunk is a range of STFT frames [first, last) of the whole file. Its image is computed from the samples
-around it (two hops of context on each side), so it equals the same frames of the whole-file image; the
-restorer lets each chunk take the restored overlap of the previous chunk as known content, so both
-chunks hold the very same frames there and a plain linear cross-fade (weights summing to one) in the
-middle of the overlap joins identical waveforms.
+around it (two hops of context on each side), so it equals the same frames of the whole-file image.
+Consecutive chunks overlap. The restorer lets each chunk take the first half of the overlap, as the
+previous chunk restored it, as known content (the second half, which the previous chunk generated next
+to its edge with no context to the right, is generated again with context on both sides). Both chunks
+then hold the very same frames in that known half, and a plain linear cross-fade (weights summing to
+one) in its middle joins identical waveforms.
 """
 import numpy as np
 import torch
@@ -12,7 +14,8 @@ import torch
 HOP_LENGTH = 512
 N_FFT = 2048
 CONTEXT_FRAMES = N_FFT // HOP_LENGTH // 2  # a frame's window reaches this many hops to either side
-MIN_OVERLAP_FRAMES = 4 * CONTEXT_FRAMES + 4  # leaves room for a fade between the decoders' edge effects
+# The known half of an overlap must hold a fade away from both decoders' edge effects.
+MIN_OVERLAP_FRAMES = 2 * (4 * CONTEXT_FRAMES + 4)
 FADE_SAMPLES = 1024
 
 
@@ -58,10 +61,14 @@ def decode_frames(representation, image, first, n_samples):
     return representation.decode(image, length=length)
 
 
-def fade_start(previous, current):
-    """First sample of the cross-fade between two consecutive chunks (frame ranges): mid-overlap."""
-    middle = HOP_LENGTH * (current[0] + previous[1]) // 2
-    return middle - FADE_SAMPLES // 2
+def known_frames(overlap_frames):
+    """Frames at the start of a chunk taken as known from the previous chunk: the overlap's first half."""
+    return overlap_frames // 2
+
+
+def fade_start(first, overlap_frames):
+    """First sample of the cross-fade into the chunk starting at frame `first`: mid known part."""
+    return HOP_LENGTH * first + HOP_LENGTH * known_frames(overlap_frames) // 2 - FADE_SAMPLES // 2
 
 
 def paste(out, wave, offset, fade_from=None):

@@ -13,8 +13,10 @@ from datasets.manifest import read_manifest
 from inference.engine import Restorer
 from inference.io import check_output_path, read_input, write_audio
 from inference.plots import save_spectrogram_png
+from inference.sharding import shard_slice
 
-DEFAULT_CONFIG = "configs/ensemble_2split_sampling.yaml"
+DEFAULT_CONFIG = "configs/ensemble_2split_sampling.yaml"  # relative to the repo root
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NYQUIST_HZ = 22050.0
 MIN_CUTOFF_HZ = 500.0
 DATASET_FILES = ("original.wav", "degraded.wav", "recon.wav")
@@ -42,18 +44,19 @@ def add_model_options(parser, default_steps):
     group = parser.add_argument_group("model and sampling")
     group.add_argument("-n", "--n-steps", type=int, default=default_steps,
                        help=f"number of sampling time points (default {default_steps}); fewer is faster and rougher")
-    group.add_argument("--config", default=DEFAULT_CONFIG,
+    group.add_argument("--config", default=os.path.join(REPO_ROOT, DEFAULT_CONFIG),
                        help=f"sampling config YAML: network, t_cutoffs, sampling, windows (default {DEFAULT_CONFIG})")
     group.add_argument("--ckpt", "--checkpoints", dest="ckpt", action="append", metavar="PATH",
-                       help="model checkpoint, one per expert in t order (repeat the option); default: the "
-                            "comma-separated paths in $A2SB_CHECKPOINTS")
+                       help="expert checkpoints in increasing t: repeat the option or separate paths by commas "
+                            "(default: the comma-separated paths in $A2SB_CHECKPOINTS)")
     group.add_argument("--t-cutoffs", type=_float_list, metavar="T[,T...]",
                        help="times where one expert hands over to the next (e.g. 0.5); overrides the config")
     group.add_argument("--device", help="torch device, e.g. cuda, cuda:1 or cpu (default: cuda when available)")
     group.add_argument("--bf16", action="store_true", help="run the network in bfloat16 (faster on recent GPUs)")
     group.add_argument("--window-batch", type=int, metavar="K",
-                       help="256-frame windows sent through the network at once; peak GPU memory grows with it, "
-                            "so lower it if you run out of memory (default: the config's value)")
+                       help="MultiDiffusion windows sent through the network at once; peak GPU memory grows "
+                            "with it, so lower it if you run out of memory (default: the config's window_batch, "
+                            "else sized from the free GPU memory; 4 on the CPU)")
     group.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same output")
     group.add_argument("--ode", action="store_true",
                        help="deterministic sampling (the bridge's OT-ODE variant) instead of the stochastic one")
@@ -72,7 +75,8 @@ def load_restorer(args):
                  if value is not None}
     if args.bf16:
         overrides["bf16"] = True
-    return Restorer.from_config(args.config, checkpoints=args.ckpt, device=args.device, **overrides)
+    checkpoints = [path.strip() for value in args.ckpt or [] for path in value.split(",") if path.strip()]
+    return Restorer.from_config(args.config, checkpoints=checkpoints or None, device=args.device, **overrides)
 
 
 def check_steps(n_steps):
@@ -183,6 +187,9 @@ def add_dataset_options(parser):
                         help="first test row to process, counting from 0 (default 0); with --end it shards a "
                              "test set across GPUs or machines")
     parser.add_argument("--end", type=int, help="process test rows before this index (default: to the last)")
+    parser.add_argument("--shard", metavar="I/N",
+                        help="process shard I of N (from 0) of the selected rows, e.g. 0/4 on the first of four "
+                             "GPUs; under torchrun the shard comes from RANK/WORLD_SIZE when this is not given")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
@@ -196,8 +203,9 @@ def dataset_jobs(args, task):
         raise ValueError(f"{manifest}: no test rows")
     base = os.path.dirname(os.path.abspath(manifest))
     task_dir = os.path.join(args.out_root, args.exp_name, args.dataset_name, task)
+    selected = rows[args.start:args.end]
     return [(row.path, os.path.join(task_dir, item_folder_name(os.path.relpath(row.path, base))))
-            for row in rows[args.start:args.end]]
+            for row in (selected[i] for i in shard_slice(len(selected), args.shard))]
 
 
 def run_dataset(args, task, degrade, restore):

@@ -6,9 +6,10 @@
 
 Everything runs in this process: the checkpoints are loaded once, then any number of files go through.
 Each file is sampled as in spec section 5 (bridge sampler, MultiDiffusion windows), in chunks of
-`chunk_seconds` that each continue the restored overlap of the previous one, so memory stays bounded for
-any length. Channels are restored together with the same noise draws, which keeps the regenerated part
-coherent across channels (independent draws would decorrelate it and smear the stereo image).
+`chunk_seconds` that each continue the restored audio of the previous one (inference/chunking.py), so
+memory stays bounded for any length. Channels are restored together with the same noise draws, which
+keeps the regenerated part coherent across channels (independent draws would decorrelate it and smear
+the stereo image).
 
 The representation drops the DC bin, so its round trip loses DC and most content under ~25 Hz, and
 leaves errors around -55 dB next to strong bass. With keep_residual (the default) the kept part comes
@@ -17,6 +18,7 @@ input)), all of it far below any cutoff) to the result; inpainting returns the i
 reach of the regenerated frames and, inside, adds the residual at both ends with a linear ramp so that
 the joins are continuous. keep_residual=False returns the plain inverse representation, as the authors do.
 """
+import inspect
 import math
 import os
 
@@ -110,7 +112,7 @@ class Restorer:
         window_batch: windows per UNet call, the setting that bounds GPU memory. None: measured from the
             free GPU memory on CUDA, CPU_WINDOW_BATCH on the CPU.
         chunk_seconds, overlap_seconds: files longer than a chunk are restored chunk by chunk; each chunk
-            takes the previous chunk's restored overlap as known content.
+            takes the first half of the overlap, as the previous chunk restored it, as known content.
         beta_max: the bridge's noise schedule peak.
         bandwidth_steps, inpainting_steps: default number of time points (50 and 200 in the paper).
         keep_residual: give back the kept part exactly (see the module notes); False for the plain
@@ -167,10 +169,11 @@ class Restorer:
             checkpoints = [checkpoints]
         if "network" not in settings:
             raise ValueError(f"{config_path}: no 'network' section (the UNet settings)")
-        try:
-            return cls(checkpoints=checkpoints, device=device, **settings)
-        except TypeError as error:
-            raise ValueError(f"{config_path}: unknown setting ({error})") from None
+        known = set(inspect.signature(cls).parameters) - {"checkpoints", "device"}
+        unknown = sorted(set(settings) - known)
+        if unknown:
+            raise ValueError(f"{config_path}: unknown setting(s) {unknown}; known: {sorted(known)}")
+        return cls(checkpoints=checkpoints, device=device, **settings)
 
     # ---- public API ------------------------------------------------------------------------------------
     @torch.inference_mode()
@@ -285,11 +288,12 @@ class Restorer:
                 mask = frame_mask if rows is None else (rows if regenerate.all() else rows * frame_mask)
                 x0 = self._sample(x0, mask, regenerate, 1, n_steps, ode, generator, progress and len(chunks) == 1)
             if k + 1 < len(chunks):
-                tail = x0[..., chunks[k + 1][0] - first:].clone()
+                start = chunks[k + 1][0] - first
+                tail = x0[..., start:start + chunking.known_frames(self.overlap_frames)].clone()
             restored = self._decode(x0, first, n_samples)
             if add_residual:
                 restored += lost
-            fade = None if k == 0 else chunking.fade_start(chunks[k - 1], (first, last))
+            fade = None if k == 0 else chunking.fade_start(first, self.overlap_frames)
             chunking.paste(out, restored, HOP_LENGTH * first, fade)
         return out
 

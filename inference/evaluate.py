@@ -10,16 +10,15 @@ EXP_DIR is `<out-root>/<exp>` as written by A2SB_upsample_dataset.py / A2SB_inpa
   so the whole-file LSD mostly measures how much of the file is gap).
 Prints a table per data set and writes results.csv (one row per file) and results.json (rows and means).
 """
+import argparse
+import csv
+import json
 import os
 import sys
+from dataclasses import dataclass
+from io import StringIO
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-import argparse  # noqa: E402
-import csv  # noqa: E402
-import io  # noqa: E402
-import json  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
 
 import librosa  # noqa: E402
 import numpy as np  # noqa: E402
@@ -147,7 +146,7 @@ def format_tables(summary):
 
 
 def to_csv(rows):
-    buffer = io.StringIO()
+    buffer = StringIO()
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in rows:

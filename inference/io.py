@@ -14,7 +14,7 @@ import soundfile as sf
 from datasets.audio import SAMPLE_RATE, load_audio
 
 MIN_SAMPLES = 2048  # one STFT frame (n_fft) at 44.1 kHz
-SILENCE_PEAK = 1e-6  # -120 dBFS: below one 24-bit step scaled by 8, i.e. digital silence
+SILENCE_PEAK = 1e-6  # -120 dBFS, about 8 steps of 24-bit audio: quieter is digital silence
 KEPT_SUBTYPES = ("PCM_16", "PCM_24", "FLOAT")
 # Input subtypes that cannot or should not be mirrored, and what is written instead.
 SUBTYPE_REPLACEMENTS = {"PCM_S8": "PCM_16", "PCM_U8": "PCM_16", "PCM_32": "FLOAT", "DOUBLE": "FLOAT"}

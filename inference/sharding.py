@@ -6,26 +6,27 @@ process started by torchrun takes its shard from the RANK and WORLD_SIZE environ
 process takes everything.
 """
 import os
+import re
 
 RANK_ENV, WORLD_SIZE_ENV = "RANK", "WORLD_SIZE"
+_SPEC = re.compile(r"\s*(-?\d+)\s*/\s*(-?\d+)\s*")
+
+
+def _checked(index, count, where):
+    if count < 1:
+        raise ValueError(f"{where}: the number of shards must be at least 1, got {count}")
+    if not 0 <= index < count:
+        raise ValueError(f"{where}: the shard index counts from 0 and must be in 0..{count - 1}, got {index}")
+    return index, count
 
 
 def parse_shard(spec: str) -> tuple[int, int]:
     """"i/n" -> (i, n), with 0 <= i < n; a ValueError naming the spec otherwise."""
-    parts = str(spec).split("/")
-    try:
-        if len(parts) != 2:
-            raise ValueError
-        index, count = int(parts[0]), int(parts[1])
-    except ValueError:
+    match = _SPEC.fullmatch(str(spec))
+    if not match:
         raise ValueError(f"shard {spec!r}: expected 'i/n' with whole numbers, shard i of n counting from 0 "
-                         "(e.g. 0/4)") from None
-    if count < 1:
-        raise ValueError(f"shard {spec!r}: the number of shards must be at least 1, got {count}")
-    if not 0 <= index < count:
-        raise ValueError(f"shard {spec!r}: the shard index counts from 0 and must be in 0..{count - 1}, "
-                         f"got {index}")
-    return index, count
+                         "(e.g. 0/4)")
+    return _checked(int(match[1]), int(match[2]), f"shard {spec!r}")
 
 
 def shard_from_env() -> tuple[int, int] | None:
@@ -33,11 +34,14 @@ def shard_from_env() -> tuple[int, int] | None:
     rank, world_size = os.environ.get(RANK_ENV), os.environ.get(WORLD_SIZE_ENV)
     if rank is None and world_size is None:
         return None
+    where = f"environment {RANK_ENV}={rank} {WORLD_SIZE_ENV}={world_size}"
     if rank is None or world_size is None:
-        missing = RANK_ENV if rank is None else WORLD_SIZE_ENV
-        raise ValueError(f"environment: {RANK_ENV} and {WORLD_SIZE_ENV} must be set together "
-                         f"(as torchrun does); {missing} is missing")
-    return parse_shard(f"{rank.strip()}/{world_size.strip()}")
+        raise ValueError(f"{where}: set both or neither (torchrun sets both)")
+    try:
+        index, count = int(rank), int(world_size)
+    except ValueError:
+        raise ValueError(f"{where}: both must be whole numbers") from None
+    return _checked(index, count, where)
 
 
 def shard_slice(n_items: int, shard: str | None = None) -> range:

@@ -40,11 +40,12 @@ def extend(x, length):
     return x.index_select(-1, mirror_index(n_frames, length).to(x.device))
 
 
-def active_windows(active, window, hop):
-    """Indices of the grid windows holding at least one active frame; all windows when active is None."""
+def active_windows(active, n_frames, window, hop):
+    """Indices of the grid windows holding at least one active frame (every window when active is None)."""
+    length = grid_length(n_frames, window, hop)
     if active is None:
-        return None
-    active = extend(torch.as_tensor(active, dtype=torch.bool), grid_length(len(active), window, hop))
+        return torch.arange((length - window) // hop + 1)
+    active = extend(torch.as_tensor(active, dtype=torch.bool), length)
     return torch.nonzero(active.unfold(0, window, hop).any(dim=1)).flatten()
 
 
@@ -65,9 +66,7 @@ def multidiffusion(denoise, x, window, hop, batch_size, active=None):
     x_grid = extend(x, length)
     views = x_grid.unfold(-1, window, hop)  # (B, 3, H, n_windows, window), no copy
 
-    windows = active_windows(active, window, hop)
-    if windows is None:
-        windows = torch.arange(views.shape[-2])
+    windows = active_windows(active, n_frames, window, hop)
     # Pairs ordered window-major so a batch holds neighbouring windows of every item.
     pair_window = windows.repeat_interleave(n_items).to(x.device)
     pair_item = torch.arange(n_items, device=x.device).repeat(len(windows))

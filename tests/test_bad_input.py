@@ -4,9 +4,12 @@ import os
 import numpy as np
 import pytest
 import soundfile as sf
+import torch
+from test_cli_upsample import TINY_NETWORK, tiny_model
 
 from inference import A2SB_inpaint_api, A2SB_upsample_api
 from inference.io import check_output_path, output_subtype, write_audio
+from models.unet import UNet
 
 SR = 44100
 
@@ -175,6 +178,48 @@ def test_pcm_output_is_clipped_not_wrapped(tmp_path):
     write_audio(str(out), np.array([[1.5, -2.0, 0.5]], np.float32), "PCM_16")
     data, _ = sf.read(out, dtype="float32")
     assert data.tolist() == pytest.approx([32767 / 32768, -1.0, 0.5], abs=1 / 32768)
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    return tiny_model(str(tmp_path_factory.mktemp("tiny_model")))
+
+
+def restore_with(tmp_path, wav, capsys, config, checkpoints):
+    out = tmp_path / "out.wav"
+    argv = ["-f", wav("in.wav"), "-o", out, "--force", "--cutoff", 4000, "-n", 2, "--config", config]
+    for path in checkpoints:
+        argv += ["--ckpt", path]
+    result = run(A2SB_upsample_api, argv, capsys)
+    assert not out.exists()
+    return result
+
+
+def test_truncated_checkpoint(tmp_path, wav, capsys, model):
+    config, checkpoints = model
+    with open(checkpoints[1], "rb") as f:
+        data = f.read()
+    cut = tmp_path / "cut.ckpt"
+    cut.write_bytes(data[:len(data) // 2])
+    code, _, err = restore_with(tmp_path, wav, capsys, config, [checkpoints[0], cut])
+    assert_one_line_error(code, err, "cut.ckpt", "truncated or corrupt")
+
+
+def test_checkpoint_of_another_architecture(tmp_path, wav, capsys, model):
+    config, checkpoints = model
+    other = UNet(**{**TINY_NETWORK, "hidden_channels": [32, 64, 64, 64]})
+    weights = {f"vf_model.{key}": value for key, value in other.state_dict().items()}
+    torch.save({"state_dict": weights}, tmp_path / "other.ckpt")
+    code, _, err = restore_with(tmp_path, wav, capsys, config, [tmp_path / "other.ckpt", checkpoints[1]])
+    assert_one_line_error(code, err, "other.ckpt", "do not fit", "shape mismatches")
+
+
+def test_missing_checkpoint_and_wrong_count(tmp_path, wav, capsys, model):
+    config, checkpoints = model
+    code, _, err = restore_with(tmp_path, wav, capsys, config, [checkpoints[0], tmp_path / "gone.ckpt"])
+    assert_one_line_error(code, err, "gone.ckpt", "not found")
+    code, _, err = restore_with(tmp_path, wav, capsys, config, [checkpoints[0]])
+    assert_one_line_error(code, err, "1 cut point", "2 checkpoint")
 
 
 def test_check_output_path_accepts_a_new_file(tmp_path):

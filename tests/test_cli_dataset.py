@@ -22,9 +22,9 @@ def model(tmp_path_factory):
 
 @pytest.fixture
 def manifest_dir(tmp_path):
-    """Manifest `demo_manifest.csv` with test rows test_000..test_002 (2 s music) and a silent file last."""
+    """Manifest `demo_manifest.csv` with test rows test_000, test_001 (2 s music) and a silent file last."""
     root = tmp_path / "data"
-    manifest = write_demo_dataset(str(root), n_train=0, n_val=0, n_test=3, seconds=2.0)
+    manifest = write_demo_dataset(str(root), n_train=0, n_val=0, n_test=2, seconds=2.0)
     sf.write(root / "demo" / "silent.wav", np.zeros(SR, np.float32), SR, subtype="PCM_16")
     with open(manifest, "a") as f:
         f.write("test,demo/silent.wav,1.0\n")
@@ -51,26 +51,25 @@ def test_upsample_dataset_slices_skips_reports_and_evaluates(tmp_path, manifest_
     common = ["-dn", "demo", "-exp", "exp1", "-cf", 4000, "--manifest-dir", manifest_dir, "--out-root", out_root,
               *model_args(model)]
     task_dir = out_root / "exp1" / "demo" / "cutoff_freq=4000"
-    folder = {i: task_dir / item_folder_name(f"demo/test_00{i}.wav") for i in range(3)}
+    folder = {i: task_dir / item_folder_name(f"demo/test_00{i}.wav") for i in range(2)}
 
-    code, printed, err = run(A2SB_upsample_dataset, [*common, "--start", 1, "--end", 3], capsys)
+    code, printed, err = run(A2SB_upsample_dataset, [*common, "--start", 1, "--end", 2], capsys)
     assert code == 0, err
-    assert sorted(os.listdir(task_dir)) == sorted(p.name for p in (folder[1], folder[2]))
-    for i in (1, 2):
-        source = read(manifest_dir / "demo" / f"test_00{i}.wav")
-        original, degraded, recon = (read(folder[i] / name) for name in ("original.wav", "degraded.wav", "recon.wav"))
-        assert np.array_equal(original, source)
-        assert band_energy(degraded[0], 4100, 22050) < 1e-9 * band_energy(source[0], 4100, 22050)
-        assert kept_band_error(degraded[0], source[0], 3500) < 1e-3  # the band limit keeps the low band
-        assert recon.shape == source.shape and sf.info(folder[i] / "recon.wav").samplerate == SR
-        assert kept_band_error(recon[0], degraded[0], 3500) < 1e-3
+    assert os.listdir(task_dir) == [folder[1].name]
+    source = read(manifest_dir / "demo" / "test_001.wav")
+    original, degraded, recon = (read(folder[1] / name) for name in ("original.wav", "degraded.wav", "recon.wav"))
+    assert np.array_equal(original, source)
+    assert band_energy(degraded[0], 4100, 22050) < 1e-9 * band_energy(source[0], 4100, 22050)
+    assert kept_band_error(degraded[0], source[0], 3500) < 1e-3  # the band limit keeps the low band
+    assert recon.shape == source.shape and sf.info(folder[1] / "recon.wav").samplerate == SR
+    assert kept_band_error(recon[0], degraded[0], 3500) < 1e-3
     done_before = (folder[1] / "recon.wav").stat().st_mtime_ns
 
-    # the whole test split: 1 and 2 are skipped, 0 is restored, the silent file fails without stopping the run
+    # the whole test split: 1 is skipped, 0 is restored, the silent file fails without stopping the run
     code, printed, err = run(A2SB_upsample_dataset, common, capsys)
     assert code == 1
-    assert "4 test files, 2 already done" in printed
-    assert "restored 1, skipped 2, failed 1" in printed
+    assert "3 test files, 1 already done" in printed
+    assert "restored 1, skipped 1, failed 1" in printed
     assert "silent.wav" in err and "silent" in err.split("silent.wav", 1)[1] and "Traceback" not in err
     assert (folder[0] / "recon.wav").exists()
     assert (folder[1] / "recon.wav").stat().st_mtime_ns == done_before
@@ -121,3 +120,28 @@ def test_item_folder_names_cannot_collide():
     assert len(set(folders)) == len(names)
     assert all("/" not in f for f in folders)
     assert item_folder_name("demo/test_000.wav") == "demo%2Ftest_000.wav"
+
+
+def test_two_processes_share_a_test_set_without_overlap(tmp_path, model):
+    """--shard 0/2 and 1/2 run at the same time: every test file restored once, each process doing half."""
+    import subprocess
+    import sys
+
+    root = tmp_path / "data"
+    write_demo_dataset(str(root), n_train=0, n_val=0, n_test=4, seconds=1.0)
+    out_root = tmp_path / "out"
+    script = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "inference",
+                          "A2SB_upsample_dataset.py")
+    argv = [sys.executable, script, "-dn", "demo", "-exp", "e", "-cf", "4000", "--manifest-dir", str(root),
+            "--out-root", str(out_root), *[str(a) for a in model_args(model)]]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    workers = [subprocess.Popen([*argv, "--shard", f"{i}/2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, env=env) for i in range(2)]
+    outputs = [worker.communicate(timeout=300) for worker in workers]
+    assert [worker.returncode for worker in workers] == [0, 0], outputs
+    for out, _ in outputs:
+        assert "restored 2, skipped 0, failed 0" in out
+    task_dir = out_root / "e" / "demo" / "cutoff_freq=4000"
+    expected = {item_folder_name(f"demo/test_{i:03d}.wav") for i in range(4)}
+    assert set(os.listdir(task_dir)) == expected
+    assert all((task_dir / name / "recon.wav").exists() for name in expected)

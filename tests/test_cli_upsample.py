@@ -125,9 +125,36 @@ def test_overwrite(tmp_path, music, capsys):
     out.write_bytes(b"old")
     code, _, err = run(["-f", tmp_path / "in.wav", "-o", out], capsys)
     assert code == 1 and "--overwrite" in err and out.read_bytes() == b"old"
-    code, _, err = run(["-f", tmp_path / "in.wav", "-o", out, "--overwrite"], capsys)
+    code, _, err = run(["-f", tmp_path / "in.wav", "-o", out, "--overwrite", "--subtype", "pcm_24"], capsys)
     assert code == 0, err
-    assert sf.info(out).frames == SR * 2
+    info = sf.info(out)
+    assert (info.frames, info.subtype) == (SR * 2, "PCM_24")
+
+
+def test_model_and_sampling_options_reach_the_engine(tmp_path, music, capsys, monkeypatch):
+    calls = {}
+
+    class FakeRestorer:
+        @classmethod
+        def from_config(cls, config_path, checkpoints=None, device=None, **overrides):
+            calls["from_config"] = (config_path, checkpoints, device, overrides)
+            return cls()
+
+        def bandwidth_extension(self, audio, cutoff_hz, **options):
+            calls["bandwidth_extension"] = (audio.shape, cutoff_hz, options)
+            return audio
+
+    monkeypatch.setattr("inference.cli_common.Restorer", FakeRestorer)
+    sf.write(tmp_path / "in.wav", band_limit(music(1.0)[None], 4000)[0], SR, subtype="PCM_16")
+    code, _, err = run(["-f", tmp_path / "in.wav", "-o", tmp_path / "out.wav", "--cutoff", 5000, "-n", 7,
+                        "--config", "c.yaml", "--ckpt", "a.ckpt", "--checkpoints", "b.ckpt,c.ckpt",
+                        "--device", "cuda:1", "--t-cutoffs", "0.5", "--window-batch", 3, "--bf16", "--seed", 11,
+                        "--ode", "--quiet"], capsys)
+    assert code == 0, err
+    assert calls["from_config"] == ("c.yaml", ["a.ckpt", "b.ckpt", "c.ckpt"], "cuda:1",
+                                    {"t_cutoffs": [0.5], "window_batch": 3, "bf16": True})
+    assert calls["bandwidth_extension"] == ((1, SR), 5000.0, {"n_steps": 7, "seed": 11, "ode": True,
+                                                              "progress": False})
 
 
 def test_force_on_full_band_input_needs_a_cutoff(tmp_path, music, capsys):

@@ -47,9 +47,10 @@ def test_explicit_spec_wins_over_env(monkeypatch):
 
 
 @pytest.mark.parametrize("env, message", [
-    ({"RANK": "2", "WORLD_SIZE": "2"}, "must be in 0..1"),
-    ({"RANK": "0"}, "WORLD_SIZE is missing"),
-    ({"WORLD_SIZE": "4"}, "RANK is missing"),
+    ({"RANK": "2", "WORLD_SIZE": "2"}, "RANK=2 WORLD_SIZE=2: the shard index .* must be in 0..1"),
+    ({"RANK": "0"}, "WORLD_SIZE=None: set both or neither"),
+    ({"WORLD_SIZE": "4"}, "RANK=None WORLD_SIZE=4: set both or neither"),
+    ({"RANK": "x", "WORLD_SIZE": "4"}, "whole numbers"),
 ])
 def test_bad_env_is_a_clear_error(monkeypatch, no_torchrun_env, env, message):
     for name, value in env.items():

@@ -1,0 +1,260 @@
+"""The restoration engine (inference/engine.py) end to end with tiny random UNets saved as checkpoints.
+
+Windows of 32 frames (hop 16) keep the CPU cost low; the engine does not depend on the window size.
+"""
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from inference.engine import CPU_WINDOW_BATCH, Restorer, window_batch_for
+from models.a2sb_module import A2SBModule
+from models.checkpoint import save_unet_safetensors
+from models.unet import UNet
+
+SR = 44100
+NET = dict(hidden_channels=[32, 32, 32, 64], attention_levels=[], num_res_blocks=1, num_heads=1, dropout=0.0)
+SMALL = dict(window_frames=32, hop_frames=16)
+
+
+def tiny_unet(seed):
+    """Every parameter random (the zero-initialised convs too), so the experts differ and depend on t."""
+    torch.manual_seed(seed)
+    net = UNet(**NET)
+    with torch.no_grad():
+        for parameter in net.parameters():
+            parameter.normal_(0, 0.03)
+    return net
+
+
+def save_released_layout(net, path):
+    state = {"vf_model." + key: value for key, value in net.state_dict().items()}
+    state["t_to_emb.multipliers"] = torch.linspace(0.5, 16, 64)
+    torch.save({"state_dict": state}, path)
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def experts(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("experts")
+    return [save_released_layout(tiny_unet(seed), folder / f"expert{seed}.ckpt") for seed in (0, 1)]
+
+
+@pytest.fixture(scope="module")
+def restorer(experts):
+    return Restorer(NET, experts, [0.5], **SMALL)
+
+
+def brick(audio, low=None, high=None):
+    """Ideal band-pass along the last axis (FFT); low/high in Hz."""
+    spectrum = np.fft.rfft(audio, axis=-1)
+    freqs = np.fft.rfftfreq(audio.shape[-1], 1 / SR)
+    spectrum[..., (freqs < (low or 0)) | (freqs > (high or SR))] = 0
+    return np.fft.irfft(spectrum, audio.shape[-1], axis=-1)
+
+
+def correlation(a, b):
+    return float(np.dot(a, b) / np.sqrt(np.dot(a, a) * np.dot(b, b)))
+
+
+def near_mono(music, seconds):
+    left = music(seconds)
+    right = 0.9 * left + 0.003 * np.random.default_rng(0).standard_normal(len(left)).astype(np.float32)
+    return np.stack([left, right])
+
+
+def test_bandwidth_extension_keeps_the_band_and_the_stereo_image(restorer, music):
+    stereo = near_mono(music, 0.5)
+    band_limited = brick(stereo, high=4000).astype(np.float32)
+    out = restorer.bandwidth_extension(band_limited, 4000, n_steps=2, progress=False)
+    assert out.shape == stereo.shape and out.dtype == np.float32
+
+    inner = slice(4096, -4096)  # a circular FFT filter rings at the file ends
+    kept_error = np.abs(brick(out - band_limited, high=3800)[:, inner]).max()
+    assert kept_error < 1e-5  # measured about 1.5e-6: float32 precision
+    new_band = brick(out, low=4300)[:, inner]
+    assert new_band.std() > 1e-3
+
+    # Same noise for both channels: the regenerated band is as correlated as the input's channels.
+    input_corr = correlation(*brick(stereo, low=4300)[:, inner])
+    output_corr = correlation(*new_band)
+    assert input_corr > 0.99 and abs(output_corr - input_corr) < 0.02
+    # Restoring each channel with its own noise would not be: the regenerated band decorrelates.
+    apart = [restorer.bandwidth_extension(band_limited[c], 4000, n_steps=2, seed=c, progress=False) for c in (0, 1)]
+    assert correlation(*brick(np.stack(apart), low=4300)[:, inner]) < 0.5
+
+
+def test_same_seed_gives_bit_identical_output(restorer, music):
+    audio = brick(music(0.5, seed=3), high=6000).astype(np.float32)
+    first = restorer.bandwidth_extension(audio, 6000, n_steps=3, seed=7, progress=False)
+    again = restorer.bandwidth_extension(audio, 6000, n_steps=3, seed=7, progress=False)
+    other = restorer.bandwidth_extension(audio, 6000, n_steps=2, seed=8, progress=False)
+    assert first.shape == audio.shape  # mono stays mono
+    assert np.array_equal(first, again) and not np.array_equal(first, other)
+
+
+def test_inpainting_shortcut_and_full_mode(restorer, music):
+    audio = music(1.5, seed=2)
+    gap = (0.70, 0.76)
+    damaged = audio.copy()
+    damaged[int(gap[0] * SR):int(gap[1] * SR)] = 0.0
+    calls = [0, 0]
+    hooks = [net.register_forward_hook(lambda m, i, o, k=k: calls.__setitem__(k, calls[k] + 1))
+             for k, net in enumerate(restorer.ensemble.experts)]
+    try:
+        shortcut = restorer.inpaint(damaged, [gap], n_steps=4, mode="shortcut", progress=False)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    # Times 1 and 0.683 go to the expert above the 0.5 cut point, 0.367 to the one below (0.05 is the end).
+    assert calls == [1, 2]
+    full = restorer.inpaint(damaged, [gap], n_steps=2, mode="full", progress=False)
+    auto = restorer.inpaint(damaged, [gap], n_steps=4, progress=False)
+    assert np.array_equal(auto, shortcut)
+
+    inside = slice(int(gap[0] * SR), int(gap[1] * SR))
+    for out in (shortcut, full):
+        assert out.shape == damaged.shape
+        assert np.abs(out[inside]).std() > 1e-3  # the dropout is filled
+        # Outside the reach of the regenerated frames (gap frames +- 2 hops, + 1 hop) the input comes back.
+        reach = slice(inside.start - 5 * 1024, inside.stop + 5 * 1024)
+        assert np.array_equal(np.delete(out, np.r_[reach]), np.delete(damaged, np.r_[reach]))
+        joins = np.abs(np.diff(out[reach.start - 10:reach.stop + 10]))
+        assert joins.max() < 0.5  # continuous: no jump larger than the music's own steps
+    with pytest.raises(ValueError, match="mode='full'"):
+        restorer.inpaint(damaged, [(0.2, 1.2)], mode="shortcut", progress=False)
+
+
+def test_stereo_gaps_in_one_shortcut_batch(restorer, music):
+    stereo = near_mono(music, 1.5)
+    gaps = [(0.30, 0.33), (1.10, 1.14)]
+    damaged = stereo.copy()
+    for start, end in gaps:
+        damaged[:, int(start * SR):int(end * SR)] = 0.0
+    out = restorer.inpaint(damaged, gaps, n_steps=2, mode="shortcut", progress=False)
+    assert out.shape == stereo.shape
+    for start, end in gaps:
+        filled = out[:, int(start * SR):int(end * SR)]
+        assert filled.std() > 1e-3 and correlation(*filled) > 0.9  # both channels, coherently
+    keep = np.ones(stereo.shape[-1], dtype=bool)
+    for start, end in gaps:
+        keep[int(start * SR) - 5 * 1024:int(end * SR) + 5 * 1024] = False
+    assert np.array_equal(out[:, keep], damaged[:, keep])
+
+
+CHUNKS = [(0, 69), (43, 112), (86, 155), (129, 173)]  # 2 s in chunks of 0.8 s overlapping by 0.3 s
+KNOWN = 13  # frames of each chunk taken from the previous one (half the 26-frame overlap)
+
+
+def chunked_restorer(experts):
+    return Restorer(NET, experts, [0.5], window_frames=32, hop_frames=32, chunk_seconds=0.8, overlap_seconds=0.3)
+
+
+def test_long_audio_in_chunks_keeps_the_band(experts, music):
+    audio = brick(music(2.0, seed=4), high=5000).astype(np.float32)
+    out = chunked_restorer(experts).bandwidth_extension(audio, 5000, n_steps=2, progress=False)
+    assert np.abs(brick(out - audio, high=4500)[4096:-4096]).max() < 1e-5
+    assert brick(out, low=5300)[4096:-4096].std() > 1e-3
+
+
+def smooth_denoiser(t):
+    """Stand-in network whose restorations vary smoothly over time: x0 = a blur of x_t over 9 frames
+    (magnitudes pulled towards 0.4), so any discontinuity at a chunk join would stand out."""
+    def predict(x):
+        flat = x.reshape(-1, 1, *x.shape[-2:])
+        blurred = torch.nn.functional.avg_pool2d(torch.nn.functional.pad(flat, (4, 4, 1, 1), mode="replicate"),
+                                                 (3, 9), stride=1).reshape(x.shape)
+        return torch.cat([0.5 * blurred[:, :1] + 0.2, blurred[:, 1:]], dim=1)
+    return predict
+
+
+def regenerated_flux(audio):
+    """Mean absolute change of the log spectrum above 5.2 kHz between consecutive frames: flux[i] is i -> i + 1."""
+    spectrum = torch.stft(torch.from_numpy(audio), 2048, 512, window=torch.hann_window(2048), return_complex=True)
+    level = torch.log(spectrum.abs()[242:] + 1e-3).numpy()
+    return np.abs(np.diff(level, axis=1)).mean(axis=0)
+
+
+def test_long_audio_in_chunks_leaves_no_seam(experts, music):
+    """Spectral flux of the regenerated band at the joins against everywhere else.
+
+    Joins are where two chunks cross-fade (mid known part) and where a chunk's own generation starts.
+    For contrast, the same pieces restored independently and butted together leave a clear step.
+    """
+    restorer = chunked_restorer(experts)
+    restorer.ensemble.denoiser = smooth_denoiser
+    audio = brick(music(2.0, seed=4), high=5000).astype(np.float32)
+    out = restorer.bandwidth_extension(audio, 5000, n_steps=6, progress=False)
+
+    fades = [first + KNOWN // 2 + step for first, _ in CHUNKS[1:] for step in (-1, 0)]
+    starts = [first + KNOWN + step for first, _ in CHUNKS[1:] for step in (-1, 0)]
+    flux = regenerated_flux(out)
+    elsewhere = np.delete(flux, fades + starts)[4:-4]
+    assert flux[fades].mean() < 1.25 * elsewhere.mean()  # measured 1.13
+    assert flux[starts].mean() < 1.6 * elsewhere.mean() and flux[starts].max() <= elsewhere.max()  # 1.46
+
+    cuts = [0] + [512 * (first + KNOWN // 2) for first, _ in CHUNKS[1:]] + [len(audio)]
+    naive = np.empty_like(audio)
+    for k, (start, stop) in enumerate(zip(cuts, cuts[1:])):
+        low, high = max(0, start - 4096), min(len(audio), stop + 4096)
+        piece = restorer.bandwidth_extension(audio[low:high], 5000, n_steps=6, seed=k, progress=False)
+        naive[start:stop] = piece[start - low:stop - low]
+    naive_flux = regenerated_flux(naive)
+    assert naive_flux[fades].mean() > 1.5 * elsewhere.mean()  # measured 1.8
+
+
+def test_configs_environment_and_checkpoint_sources(experts, tmp_path, monkeypatch):
+    two = "configs/ensemble_2split_sampling.yaml"
+    released = yaml.safe_load(open(two))
+    assert released["network"]["hidden_channels"] == [128, 256, 512, 768, 1024, 2048]
+    assert released["network"]["attention_levels"] == [3, 4] and released["t_cutoffs"] == [0.5]
+    assert yaml.safe_load(open("configs/ensemble_1split_sampling.yaml"))["t_cutoffs"] == []
+
+    monkeypatch.delenv("A2SB_CHECKPOINTS", raising=False)
+    with pytest.raises(ValueError, match="A2SB_twosplit_0.0_0.5_release.ckpt.*A2SB_CHECKPOINTS"):
+        Restorer.from_config(two, network=NET)
+    monkeypatch.setenv("A2SB_CHECKPOINTS", ",".join(experts))
+    from_env = Restorer.from_config(two, network=NET, **SMALL)
+    assert from_env.ensemble.t_cutoffs == [0.5] and from_env._window_batch(1) == CPU_WINDOW_BATCH
+    with pytest.raises(FileNotFoundError, match="missing.ckpt"):
+        Restorer.from_config(two, checkpoints=[experts[0], str(tmp_path / "missing.ckpt")], network=NET)
+    with pytest.raises(ValueError, match="need 2 checkpoint"):
+        Restorer.from_config(two, checkpoints=[experts[0]], network=NET)
+    with pytest.raises(ValueError, match="unknown setting.*window_frame"):
+        Restorer.from_config(two, network=NET, window_frame=32)
+
+    # The same weights as safetensors and as this project's Lightning checkpoint load identically.
+    source = tiny_unet(0)
+    safetensors_path = tmp_path / "expert.safetensors"
+    save_unet_safetensors(source, safetensors_path)
+    lightning_path = tmp_path / "trained.ckpt"
+    torch.save({"state_dict": A2SBModule(vf_model=source).state_dict(), "global_step": 10}, lightning_path)
+    one = "configs/ensemble_1split_sampling.yaml"
+    for path in (safetensors_path, lightning_path):
+        loaded = Restorer.from_config(one, checkpoints=[path], network=NET, **SMALL).ensemble.experts[0]
+        assert all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), source.state_dict().values()))
+
+
+def test_bad_input_gets_a_clear_error(restorer, experts):
+    audio = np.zeros(SR, dtype=np.float32)
+    for bad, message in [(np.zeros((SR, 2), np.float32), "looks like"), (np.zeros(SR, np.int16), "float"),
+                         (np.zeros(100, np.float32), "too short"), (np.full(SR, np.nan, np.float32), "NaN")]:
+        with pytest.raises(ValueError, match=message):
+            restorer.bandwidth_extension(bad, 4000)
+    with pytest.raises(ValueError, match="cutoff_hz"):
+        restorer.bandwidth_extension(audio, 30000)
+    with pytest.raises(ValueError, match="n_steps"):
+        restorer.bandwidth_extension(audio, 4000, n_steps=1)
+    with pytest.raises(ValueError, match="mode"):
+        restorer.inpaint(audio, [(0.1, 0.2)], mode="fast")
+    with pytest.raises(ValueError, match="outside the file"):
+        restorer.inpaint(audio, [(0.9, 1.2)])
+    with pytest.raises(ValueError, match="multiple of 8"):
+        Restorer(NET, experts, [0.5], window_frames=36, hop_frames=12)
+
+
+def test_window_batch_from_free_memory():
+    gib = 2 ** 30
+    assert window_batch_for(16 * gib, 1 * gib, 2 * gib) == 10  # 0.8 * 16 - 2 = 10.8 GiB
+    assert window_batch_for(1 * gib, 2 * gib, 0) == 1  # never below one window
+    assert window_batch_for(1000 * gib, 1 * gib, 0) == 64  # capped
