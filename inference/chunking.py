@@ -9,7 +9,6 @@ then hold the very same frames in that known half, and a plain linear cross-fade
 one) in its middle joins identical waveforms.
 """
 import numpy as np
-import torch
 
 HOP_LENGTH = 512
 N_FFT = 2048
@@ -86,7 +85,3 @@ def paste(out, wave, offset, fade_from=None):
     out[..., fade_from:fade_end] = out[..., fade_from:fade_end] * (1 - ramp) + wave[..., local] * ramp
     out[..., fade_end:end] = wave[..., fade_end - offset:]
 
-
-def to_tensor(audio, device):
-    """float32 torch view (or device copy) of a (C, N) numpy array."""
-    return torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32)).to(device)

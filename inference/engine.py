@@ -288,8 +288,8 @@ class Restorer:
                 mask = frame_mask if rows is None else (rows if regenerate.all() else rows * frame_mask)
                 x0 = self._sample(x0, mask, regenerate, 1, n_steps, ode, generator, progress and len(chunks) == 1)
             if k + 1 < len(chunks):
-                start = chunks[k + 1][0] - first
-                tail = x0[..., start:start + chunking.known_frames(self.overlap_frames)].clone()
+                next_first = chunks[k + 1][0] - first
+                tail = x0[..., next_first:next_first + chunking.known_frames(self.overlap_frames)].clone()
             restored = self._decode(x0, first, n_samples)
             if add_residual:
                 restored += lost
@@ -303,6 +303,7 @@ class Restorer:
         audio = torch.from_numpy(wave)
         generator = torch.Generator(self.device).manual_seed(seed)
         out = wave.copy()
+        channels = wave.shape[0]
         per_batch = max(1, self.chunk_frames // self.window_frames)
         batches = [windows[i:i + per_batch] for i in range(0, len(windows), per_batch)]
         for batch in tqdm(batches, desc="windows", disable=not progress or len(batches) == 1):
@@ -311,7 +312,6 @@ class Restorer:
             mask = window_flags.to(self.device).float().reshape(len(batch), 1, 1, -1)
             restored = self._sample(x0, mask, None, len(batch), n_steps, ode, generator,
                                     progress and len(batches) == 1)
-            channels = wave.shape[0]
             for i, (first, last) in enumerate(batch):
                 decoded = self._decode(restored[i * channels:(i + 1) * channels], first, n_samples)
                 offset = HOP_LENGTH * first

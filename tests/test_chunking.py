@@ -3,13 +3,15 @@ import numpy as np
 import pytest
 import torch
 
-from inference.chunking import (FADE_SAMPLES, decode_frames, encode_frames, fade_start, paste, plan_chunks)
+from inference.chunking import (FADE_SAMPLES, decode_frames, encode_frames, fade_start, known_frames, paste,
+                                plan_chunks)
 from models.representation import Representation, num_frames
 
 
 def test_plan_covers_the_file_with_fixed_overlaps():
     chunks = plan_chunks(1000, 300, 40)
     assert chunks == [(0, 300), (260, 560), (520, 820), (780, 1000)]
+    assert known_frames(40) == 20 and fade_start(260, 40) == 512 * 270 - FADE_SAMPLES // 2
     assert plan_chunks(250, 300, 40) == [(0, 250)]
     with pytest.raises(ValueError, match="longer than the overlap"):
         plan_chunks(1000, 40, 40)
@@ -44,12 +46,12 @@ def test_chunks_of_unchanged_images_give_back_the_audio(music):
     audio = music(3.0)
     rep = Representation()
     wave = torch.from_numpy(audio[None])
-    chunks = plan_chunks(num_frames(len(audio)), 80, 20)
+    chunks = plan_chunks(num_frames(len(audio)), 80, 24)
     out = np.zeros((1, len(audio)), dtype=np.float32)
     for k, (first, last) in enumerate(chunks):
         image = encode_frames(rep, wave, first, last)
         decoded = decode_frames(rep, image, first, len(audio)).numpy()
-        paste(out, decoded, 512 * first, None if k == 0 else fade_start(chunks[k - 1], (first, last)))
+        paste(out, decoded, 512 * first, None if k == 0 else fade_start(first, 24))
     whole = rep.decode(rep.encode(wave), length=len(audio)).numpy()
-    assert len(chunks) == 4
+    assert len(chunks) == 5
     assert np.abs(out - whole).max() < 2e-6

@@ -71,7 +71,7 @@ def test_bandwidth_extension_keeps_the_band_and_the_stereo_image(restorer, music
 
     inner = slice(4096, -4096)  # a circular FFT filter rings at the file ends
     kept_error = np.abs(brick(out - band_limited, high=3800)[:, inner]).max()
-    assert kept_error < 1e-5  # measured about 1.5e-6: float32 precision
+    assert kept_error < 1e-5  # measured 3.9e-6 (rms 1.8e-6): float32 precision
     new_band = brick(out, low=4300)[:, inner]
     assert new_band.std() > 1e-3
 
@@ -190,8 +190,8 @@ def test_long_audio_in_chunks_leaves_no_seam(experts, music):
     starts = [first + KNOWN + step for first, _ in CHUNKS[1:] for step in (-1, 0)]
     flux = regenerated_flux(out)
     elsewhere = np.delete(flux, fades + starts)[4:-4]
-    assert flux[fades].mean() < 1.25 * elsewhere.mean()  # measured 1.13
-    assert flux[starts].mean() < 1.6 * elsewhere.mean() and flux[starts].max() <= elsewhere.max()  # 1.46
+    assert flux[fades].mean() < 1.25 * elsewhere.mean()  # measured 0.9
+    assert flux[starts].mean() < 1.6 * elsewhere.mean() and flux[starts].max() <= elsewhere.max()  # 1.4
 
     cuts = [0] + [512 * (first + KNOWN // 2) for first, _ in CHUNKS[1:]] + [len(audio)]
     naive = np.empty_like(audio)
@@ -200,7 +200,7 @@ def test_long_audio_in_chunks_leaves_no_seam(experts, music):
         piece = restorer.bandwidth_extension(audio[low:high], 5000, n_steps=6, seed=k, progress=False)
         naive[start:stop] = piece[start - low:stop - low]
     naive_flux = regenerated_flux(naive)
-    assert naive_flux[fades].mean() > 1.5 * elsewhere.mean()  # measured 1.8
+    assert naive_flux[fades].mean() > 1.5 * elsewhere.mean()  # measured 1.7
 
 
 def test_configs_environment_and_checkpoint_sources(experts, tmp_path, monkeypatch):
