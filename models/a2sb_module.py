@@ -69,6 +69,7 @@ class A2SBModule(L.LightningModule):
         self.representation = representation or Representation()
         self._compiled_net = None
         self.val_examples = {}
+        self._val_losses = {}
 
     # ---- network -------------------------------------------------------------------------------------
     def net(self, x_t, t):
@@ -148,9 +149,11 @@ class A2SBModule(L.LightningModule):
             task_losses = [self.bridge_loss(x0, m, batch["max_bin"], t, generator) for m in masks.values()]
             loss_t = torch.stack(task_losses).mean()
             losses.append(loss_t)
-            self.log(f"val/{name}/loss_t{t_value:g}", loss_t, batch_size=batch_size, add_dataloader_idx=False)
-        self.log("val_loss", torch.stack(losses).mean(), batch_size=batch_size, add_dataloader_idx=False,
-                 prog_bar=True)
+            self.log(f"val/{name}/loss_t{t_value:g}", loss_t, batch_size=batch_size, add_dataloader_idx=False,
+                     sync_dist=True)
+        loss = torch.stack(losses).mean()
+        self.log(f"val/{name}/loss", loss, batch_size=batch_size, add_dataloader_idx=False, sync_dist=True)
+        self._val_losses.setdefault(name, []).append(loss.detach())
         self._restore_and_score(batch, batch_idx, x0, masks, name, self.hparams.val_sampling_steps, "val")
 
     def test_step(self, batch, batch_idx, dataloader_idx=0):
@@ -184,7 +187,8 @@ class A2SBModule(L.LightningModule):
                       for r, c in zip(restored, clean)]
             for key in scores[0]:
                 value = float(np.mean([s[key] for s in scores]))
-                self.log(f"{stage}/{name}/{task}/{key}", value, batch_size=n_items, add_dataloader_idx=False)
+                self.log(f"{stage}/{name}/{task}/{key}", value, batch_size=n_items, add_dataloader_idx=False,
+                         sync_dist=True)
             if stage == "val" and batch_idx == 0:
                 degraded = self.representation.decode((x0[:n_items] * (1 - mask)).float(), length)
                 self.val_examples[(name, task)] = {"clean": clean.cpu(), "degraded": degraded.cpu(),
@@ -204,6 +208,13 @@ class A2SBModule(L.LightningModule):
 
     def on_validation_epoch_start(self):
         self.val_examples = {}
+        self._val_losses = {}
+
+    def on_validation_epoch_end(self):
+        """`val_loss`: the mean over data sets of each set's mean loss (what checkpoints can monitor)."""
+        if self._val_losses:
+            per_set = [torch.stack(losses).mean() for losses in self._val_losses.values()]
+            self.log("val_loss", torch.stack(per_set).mean(), prog_bar=True, sync_dist=True)
 
 
 def _randn_like(x, generator):

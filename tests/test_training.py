@@ -1,4 +1,5 @@
 """Training through main.py and the Lightning module: checkpoints, learning, T-finetuning, recipe configs."""
+import csv
 import os
 import subprocess
 import sys
@@ -168,3 +169,26 @@ def test_missing_manifest_names_the_key(tmp_path):
     assert result.returncode == 1
     assert "data.mix_dataset_config.demo.filename: manifest not found" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_validation_reports_each_data_set_and_their_mean(tmp_path):
+    """Two mixed data sets: one validation loader each, per-set losses and scores, val_loss their mean."""
+    manifests = {name: write_demo_dataset(str(tmp_path / "data"), name=name, n_train=2, n_val=1, n_test=1,
+                                          seconds=1.5, seed=seed) for seed, name in enumerate(("a", "b"))}
+    config, out = tiny_config(tmp_path, manifests["a"], max_steps=2, val_check_interval=2)
+    with open(config) as f:
+        settings = yaml.safe_load(f)
+    settings["data"]["mix_dataset_config"] = {name: {"filename": path} for name, path in manifests.items()}
+    settings["trainer"]["logger"] = {"class_path": "lightning.pytorch.loggers.CSVLogger", "init_args": {"save_dir": out}}
+    with open(config, "w") as f:
+        yaml.safe_dump(settings, f)
+    result = run_main("fit", "--config", config)
+    assert result.returncode == 0, result.stderr[-3000:]
+    with open(os.path.join(out, "lightning_logs", "version_0", "metrics.csv")) as f:
+        rows = [row for row in csv.DictReader(f) if row.get("val_loss")]
+    row = rows[-1]
+    for name in ("a", "b"):
+        assert float(row[f"val/{name}/bandwidth/lsd"]) > 0
+        assert np.mean([float(row[f"val/{name}/loss_t{t:g}"]) for t in (0.01, 0.25, 0.5, 0.75, 0.99)]) == \
+            pytest.approx(float(row[f"val/{name}/loss"]), rel=1e-5)
+    assert float(row["val_loss"]) == pytest.approx((float(row["val/a/loss"]) + float(row["val/b/loss"])) / 2, rel=1e-5)
