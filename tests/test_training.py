@@ -67,6 +67,12 @@ def test_fit_writes_checkpoints_pictures_and_resumes(tmp_path):
     assert "step=36.ckpt" in os.listdir(os.path.join(out, "ckpt"))
     assert torch.load(os.path.join(out, "ckpt", "last.ckpt"), weights_only=True)["global_step"] == 36
 
+    # test scores sampled restorations of the test split.
+    result = run_main("test", "--config", config, "--model.test_sampling_steps", "2",
+                      "--ckpt_path", os.path.join(out, "ckpt", "last.ckpt"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "test/demo/bandwidth/lsd" in result.stdout and "test/demo/inpainting/ssim" in result.stdout
+
     # predict restores the test split and writes one WAV per file, as long as the segment.
     result = run_main("predict", "--config", config, "--model.test_sampling_steps", "2",
                       "--ckpt_path", os.path.join(out, "ckpt", "last.ckpt"))
