@@ -12,7 +12,7 @@ evaluation, around 20 minutes at the default 3 time points on a 2-core CPU. On C
 Choose others with --seconds.
 
     python benchmarks/restore.py                         # 10 s and 60 s on CPU, + 600 s on CUDA
-    python benchmarks/restore.py --seconds 10 60 600 --steps 3 --device cuda --bf16
+    python benchmarks/restore.py --seconds 10 60 600 --steps 3 --device cuda --bf16 --channels-last
 """
 import argparse
 import json
@@ -146,7 +146,7 @@ def worker(args):
 
     device = torch.device(args.device)
     restorer = Restorer(network=TINY_NETWORK, checkpoints=[args.checkpoint], t_cutoffs=[], device=args.device,
-                        bf16=args.bf16, window_batch=args.window_batch)
+                        bf16=args.bf16, channels_last=args.channels_last, window_batch=args.window_batch)
     timer = UNetTimer(find_unets(restorer), device)
     audio = music(args.worker)
     restorer.bandwidth_extension(audio[:, :int(WARMUP_SECONDS * SAMPLE_RATE)], cutoff_hz=args.cutoff_hz,
@@ -172,6 +172,7 @@ def main():
                                                              "network evaluations per window)")
     parser.add_argument("--device", default=default_device(), help="torch device (default %(default)s)")
     parser.add_argument("--bf16", action="store_true", help="bf16 autocast for the UNet (CUDA)")
+    parser.add_argument("--channels-last", action="store_true", help="UNet in channels_last memory format (CUDA)")
     parser.add_argument("--window-batch", type=int, help="windows per UNet call (default: the engine's choice)")
     parser.add_argument("--cutoff-hz", type=float, default=4000.0, help="band edge (default %(default)s)")
     parser.add_argument("--worker", type=float, help=argparse.SUPPRESS)
@@ -186,12 +187,14 @@ def main():
         write_tiny_checkpoint(checkpoint)
         options = ["--checkpoint", checkpoint, "--steps", str(args.steps), "--device", args.device,
                    "--cutoff-hz", str(args.cutoff_hz)]
-        options += ["--bf16"] * args.bf16 + (["--window-batch", str(args.window_batch)] if args.window_batch else [])
+        options += ["--bf16"] * args.bf16 + ["--channels-last"] * args.channels_last
+        options += ["--window-batch", str(args.window_batch)] if args.window_batch else []
         results = run_workers(os.path.abspath(__file__), lengths, options)
 
     memory = "max allocated" if args.device.startswith("cuda") else "peak RSS"
     print(f"bandwidth extension at {args.cutoff_hz:g} Hz, tiny UNet {TINY_NETWORK['hidden_channels']}, "
-          f"{args.steps} time points, device {args.device}{' bf16' if args.bf16 else ''}, one process per length")
+          f"{args.steps} time points, device {args.device}{' bf16' if args.bf16 else ''}"
+          f"{' channels_last' if args.channels_last else ''}, one process per length")
     header = ("audio s", "wall s", "audio s / wall s", "windows", "UNet s", "outside UNet",
               f"{memory} MiB", "above start MiB")
     rows = [(f"{r['seconds']:g}", f"{r['wall']:.1f}", f"{r['seconds'] / r['wall']:.3f}", r["windows"],

@@ -7,8 +7,14 @@ previous chunk restored it, as known content (the second half, which the previou
 to its edge with no context to the right, is generated again with context on both sides). Both chunks
 then hold the very same frames in that known half, and a plain linear cross-fade (weights summing to
 one) in its middle joins identical waveforms.
+
+The image drops the STFT's DC bin. `encode_frames_with_dc` also hands that bin over, and `decode_frames`
+can put it back in place of the zero bin the inverse chain prepends, so that one synthesis gives the
+restored image plus the input's DC content (both need the spec's chains: the STFT first, the ISTFT last).
 """
 import numpy as np
+
+from models.representation import ISTFT, STFT
 
 HOP_LENGTH = 512
 N_FFT = 2048
@@ -39,25 +45,51 @@ def plan_chunks(n_frames, chunk_frames, overlap_frames):
     return chunks
 
 
+def _samples_around(audio, first, last, device):
+    """The samples that frames [first, last) see, on `device`, and the index of frame `first` among them."""
+    start = max(0, HOP_LENGTH * (first - CONTEXT_FRAMES))
+    stop = min(audio.shape[-1], HOP_LENGTH * (last + CONTEXT_FRAMES - 1))
+    return audio[..., start:stop].to(device), first - start // HOP_LENGTH
+
+
 def encode_frames(representation, audio, first, last, device="cpu"):
     """Frames [first, last) of the whole-file image of audio (C, N), from the needed samples only
     (moved to `device` before the transform)."""
-    n = audio.shape[-1]
-    start = max(0, HOP_LENGTH * (first - CONTEXT_FRAMES))
-    stop = min(n, HOP_LENGTH * (last + CONTEXT_FRAMES - 1))
-    image = representation.encode(audio[..., start:stop].to(device))
-    offset = first - start // HOP_LENGTH
-    return image[..., offset:offset + last - first]
+    samples, offset = _samples_around(audio, first, last, device)
+    return representation.encode(samples)[..., offset:offset + last - first]
 
 
-def decode_frames(representation, image, first, n_samples):
+def encode_frames_with_dc(representation, audio, first, last, device="cpu"):
+    """encode_frames, and the DC bin of the same frames (complex (C, last - first)) that the image drops."""
+    stft, *to_image = representation.forward_transforms
+    if not isinstance(stft, STFT):
+        raise ValueError("chunks: the DC bin needs a representation whose forward chain starts with the STFT")
+    samples, offset = _samples_around(audio, first, last, device)
+    spectrum = stft(samples)[..., offset:offset + last - first]
+    image = spectrum
+    for transform in to_image:
+        image = transform(image)
+    return image, spectrum[..., 0, :]
+
+
+def decode_frames(representation, image, first, n_samples, dc=None):
     """Waveform of frames [first, first + W) from sample first * hop: W - 1 hops long, or up to the
-    file's end (n_samples) when the image holds the file's last frame."""
+    file's end (n_samples) when the image holds the file's last frame. dc: complex (..., W), a DC bin
+    to synthesise with the image (the inverse chain's own is zero)."""
     if first + image.shape[-1] == 1 + n_samples // HOP_LENGTH:
         length = n_samples - HOP_LENGTH * first
     else:
         length = HOP_LENGTH * (image.shape[-1] - 1)
-    return representation.decode(image, length=length)
+    if dc is None:
+        return representation.decode(image, length=length)
+    *to_spectrum, istft = representation.inverse_transforms
+    if not isinstance(istft, ISTFT):
+        raise ValueError("chunks: the DC bin needs a representation whose inverse chain ends with the ISTFT")
+    spectrum = image.float()
+    for transform in to_spectrum:
+        spectrum = transform(spectrum)
+    spectrum[..., 0, :] = dc
+    return istft(spectrum, length=length)
 
 
 def known_frames(overlap_frames):
@@ -80,7 +112,7 @@ def paste(out, wave, offset, fade_from=None):
         out[..., offset:end] = wave
         return
     fade_end = min(fade_from + FADE_SAMPLES, end)
-    ramp = ((np.arange(fade_from, fade_end) - fade_from + 0.5) / FADE_SAMPLES).astype(out.dtype)
+    ramp = (np.arange(fade_end - fade_from, dtype=out.dtype) + 0.5) / FADE_SAMPLES
     local = slice(fade_from - offset, fade_end - offset)
     out[..., fade_from:fade_end] = out[..., fade_from:fade_end] * (1 - ramp) + wave[..., local] * ramp
     out[..., fade_end:end] = wave[..., fade_end - offset:]

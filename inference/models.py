@@ -22,14 +22,23 @@ def check_cutoffs(t_cutoffs, n_checkpoints, where="Restorer"):
 
 
 class Ensemble(nn.Module):
-    """UNet experts (expert i serves the times with i cut points <= t) and the shared time embedding."""
+    """UNet experts (expert i serves the times with i cut points <= t) and the shared time embedding.
 
-    def __init__(self, network, checkpoints, t_cutoffs, beta_max=1.0, bf16=False):
+    bf16: the experts run under bfloat16 autocast on whatever device holds them (the Restorer asks for it on
+    CUDA only); their outputs, and all arithmetic around them, stay float32.
+    channels_last: the experts and their inputs in channels_last memory format (the Restorer asks for it
+    on CUDA only, where convolutions can be faster that way; the values are the same to float rounding).
+    """
+
+    def __init__(self, network, checkpoints, t_cutoffs, beta_max=1.0, bf16=False, channels_last=False):
         super().__init__()
         self.t_cutoffs = check_cutoffs(t_cutoffs, len(checkpoints))
         self.beta_max = float(beta_max)
-        self.bf16 = bf16
+        self.bf16 = bool(bf16)
+        self.channels_last = bool(channels_last)
         self.experts = nn.ModuleList(self._load(network, path) for path in checkpoints)
+        if self.channels_last:
+            self.experts.to(memory_format=torch.channels_last)
         self.t_to_emb = bridge.TimeEmbedding()
         self.eval().requires_grad_(False)
 
@@ -47,20 +56,22 @@ class Ensemble(nn.Module):
         return self.experts[0].levels
 
     def autocast(self, device):
-        """bf16 autocast on CUDA when asked for; a no-op elsewhere."""
-        if self.bf16 and device.type == "cuda":
-            return torch.autocast("cuda", dtype=torch.bfloat16)
+        """bf16 autocast on `device` when asked for; a no-op otherwise."""
+        if self.bf16:
+            return torch.autocast(device.type, dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
     def denoiser(self, t):
-        """images (b, 3, H, W) at time t -> x0 predictions, by the expert in charge of t."""
+        """images (b, 3, H, W) at time t -> x0 predictions in their dtype (float32 under bf16 too), by the
+        expert in charge of t."""
         net = self.experts[expert_index(t, self.t_cutoffs)]
-        device = next(net.parameters()).device
-        t_emb = self.t_to_emb(torch.tensor([float(t)], device=device))
+        device = self.t_to_emb.multipliers.device
+        t_emb = self.t_to_emb(torch.full((1,), float(t), device=device))  # built on the device: no copy
+        memory_format = torch.channels_last if self.channels_last else torch.contiguous_format
 
         def predict(x):
             with self.autocast(device):
-                out = net(x, t_emb.expand(x.shape[0], -1))
-            return bridge.predict_x0(x, out.float(), float(t), self.beta_max)
+                out = net(x.contiguous(memory_format=memory_format), t_emb.expand(x.shape[0], -1))
+            return bridge.predict_x0(x, out, float(t), self.beta_max)
 
         return predict

@@ -70,6 +70,8 @@ def sample_bridge(predict_x0, x1, mask, times, beta_max=1.0, ode=False, generato
         if i < len(steps) - 1:
             noise = None if ode else draw_noise()
             x_t = posterior_step(x0_hat, x_t, t, t_next, beta_max, ode=ode, noise=noise)
-            known = x1 if ode else x1 + sigma_sb(t_next, beta_max) * noise
-            x_t = torch.lerp(known, x_t, mask)
+            if ode:
+                x_t = torch.lerp(x1, x_t, mask)
+            else:  # the re-noised known part is a new image: the masked state is pasted into it in place
+                x_t = torch.add(x1, noise, alpha=sigma_sb(t_next, beta_max)).lerp_(x_t, mask)
     return x0_hat

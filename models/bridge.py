@@ -2,6 +2,10 @@
 
 Pure functions over tensors. A time `t` is a python float or a tensor; a tensor of shape (B,) is
 broadcast over the remaining dims of the images it scales. Schedule functions return the type of t.
+The images, noise and network outputs of one call share a dtype (predict_x0 also takes a bf16 net_out).
+Times are validated here when that costs no wait: python floats and CPU tensors. Checking the values of
+a tensor on an accelerator would stall the host until the device catches up, on every call, so callers
+that pass such tensors (training) make them valid where they are drawn.
 """
 import math
 
@@ -11,7 +15,7 @@ from torch import nn
 
 def _check_times(t, where):
     if torch.is_tensor(t):
-        if not t.is_floating_point() or not bool(((t >= 0) & (t <= 1)).all()):
+        if not t.is_floating_point() or (t.device.type == "cpu" and not bool(((t >= 0) & (t <= 1)).all())):
             raise ValueError(f"{where}: times must be floats in [0, 1]")
     elif not 0.0 <= float(t) <= 1.0:
         raise ValueError(f"{where}: time {t} is outside [0, 1]")
@@ -26,6 +30,13 @@ def _piecewise(t, early, late):
     if torch.is_tensor(t):
         return torch.where(t <= 0.5, early(t), late(t))
     return early(t) if t <= 0.5 else late(t)
+
+
+def _scaled_sum(a, x, b, y):
+    """a x + b y; with python float coefficients in two passes over the images (one new image)."""
+    if torch.is_tensor(a) or torch.is_tensor(b):
+        return _like(a, x) * x + _like(b, x) * y
+    return (x * a).add_(y, alpha=b)
 
 
 def _like(coef, x):
@@ -77,7 +88,7 @@ def sigma_sb(t, beta_max=1.0):
 def sample_marginal(x0, x1, t, beta_max=1.0, ode=False, noise=None):
     """x_t ~ q(x_t | x0, x1); the OT-ODE variant returns the mean."""
     a, b, var = gaussian_product_coef(sigma_fwd(t, beta_max), sigma_rev(t, beta_max))
-    x_t = _like(a, x0) * x0 + _like(b, x0) * x1
+    x_t = _scaled_sum(a, x0, b, x1)
     if ode:
         return x_t
     if noise is None:
@@ -91,23 +102,35 @@ def network_target(x_t, x0, t, beta_max=1.0):
 
 
 def predict_x0(x_t, net_out, t, beta_max=1.0):
-    """Inverse of network_target: x0 = x_t - sigma_fwd(t) net_out."""
-    return x_t - _like(sigma_fwd(t, beta_max), x_t) * net_out
+    """Inverse of network_target: x0 = x_t - sigma_fwd(t) net_out (in x_t's dtype when net_out is bf16)."""
+    sigma = sigma_fwd(t, beta_max)
+    if torch.is_tensor(sigma):
+        return x_t - _like(sigma, x_t) * net_out
+    return torch.add(x_t, net_out, alpha=-sigma)
 
 
 def posterior_step(x0_hat, x_t, t, t_next, beta_max=1.0, ode=False, noise=None):
     """One step t -> t_next < t of p(x_t_next | x0_hat, x_t); no noise for ODE (none is needed at 0)."""
     var_next = _var_fwd(t_next, beta_max)
     var_gap = _var_fwd(t, beta_max) - var_next
-    if bool(torch.as_tensor(var_gap <= 0).any()):
+    if _any_at_most_zero(var_gap):
         raise ValueError("posterior_step: t_next must be smaller than t")
     a, b, var = gaussian_product_coef(_sqrt(var_next), _sqrt(var_gap))
-    x_next = _like(a, x_t) * x0_hat + _like(b, x_t) * x_t
+    x_next = _scaled_sum(a, x0_hat, b, x_t)
     if ode:
         return x_next
     if noise is None:
         noise = torch.randn_like(x_t)
-    return x_next + _like(_sqrt(var), x_t) * noise
+    if torch.is_tensor(var):
+        return x_next + _like(_sqrt(var), x_t) * noise
+    return x_next.add_(noise, alpha=_sqrt(var))  # x_next is this function's own tensor
+
+
+def _any_at_most_zero(value):
+    """value <= 0 anywhere; like _check_times, tensors off the CPU are not inspected (no device wait)."""
+    if not torch.is_tensor(value):
+        return value <= 0
+    return value.device.type == "cpu" and bool((value <= 0).any())
 
 
 def time_grid(n, t_end=0.05):

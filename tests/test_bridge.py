@@ -142,3 +142,14 @@ def test_bad_times():
         sigma_fwd(1.5)
     with pytest.raises(ValueError, match="in \\[0, 1\\]"):
         sigma_fwd(torch.tensor([0.2, -0.1]))
+
+
+def test_device_tensors_are_not_inspected():
+    # Meta tensors hold no values: reading one raises, as reading a CUDA tensor would wait for the device.
+    t = torch.tensor([0.2, 0.5], device="meta")
+    x = torch.zeros(2, 3, 4, 4, device="meta")
+    with pytest.raises(RuntimeError):
+        bool((t > 0).all())
+    assert sigma_fwd(t).device.type == "meta" and sigma_sb(t).shape == (2,)
+    assert posterior_step(x, x, t, t / 2, noise=x).shape == x.shape
+    assert predict_x0(x, x, t).shape == x.shape and sample_marginal(x, x, t, noise=x).device.type == "meta"

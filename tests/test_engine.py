@@ -8,6 +8,7 @@ import torch
 import yaml
 
 from inference.engine import CPU_WINDOW_BATCH, Restorer, window_batch_for
+from inference.models import Ensemble
 from models.a2sb_module import A2SBModule
 from models.checkpoint import save_unet_safetensors
 from models.unet import UNet
@@ -258,3 +259,45 @@ def test_window_batch_from_free_memory():
     assert window_batch_for(16 * gib, 1 * gib, 2 * gib) == 10  # 0.8 * 16 - 2 = 10.8 GiB
     assert window_batch_for(1 * gib, 2 * gib, 0) == 1  # never below one window
     assert window_batch_for(1000 * gib, 1 * gib, 0) == 64  # capped
+
+
+def test_channels_last_is_ignored_on_the_cpu_and_matches_the_default_path(restorer, experts, music):
+    audio = brick(music(0.5, seed=3), high=4000).astype(np.float32)
+    default = restorer.bandwidth_extension(audio, 4000, n_steps=2, seed=1, progress=False)
+    ignored = Restorer(NET, experts, [0.5], channels_last=True, bf16=True, **SMALL)
+    assert not ignored.ensemble.channels_last and not ignored.ensemble.bf16
+    assert np.array_equal(ignored.bandwidth_extension(audio, 4000, n_steps=2, seed=1, progress=False), default)
+
+    # What CUDA gets, run on the CPU: weights and inputs channels_last, the same output to float rounding.
+    converted = Restorer(NET, experts, [0.5], **SMALL)
+    converted.ensemble = Ensemble(NET, experts, [0.5], channels_last=True)
+    weights = [p for net in converted.ensemble.experts for p in net.parameters() if p.dim() == 4]
+    assert all(p.is_contiguous(memory_format=torch.channels_last) for p in weights)
+    inputs = []
+    for net in converted.ensemble.experts:
+        net.register_forward_pre_hook(lambda m, args: inputs.append(args[0].is_contiguous(
+            memory_format=torch.channels_last) and not args[0].is_contiguous()))
+    out = converted.bandwidth_extension(audio, 4000, n_steps=2, seed=1, progress=False)
+    assert len(inputs) > 0 and all(inputs)
+    np.testing.assert_allclose(out, default, rtol=0, atol=1e-6)  # measured 1.2e-7
+
+
+def test_bf16_runs_the_unet_only(experts, music):
+    """bf16 autocast (forced on the CPU, as benchmarks/bf16_accuracy.py does) rounds the UNet alone: its
+    outputs are bfloat16, the denoiser's are float32 again, and the kept band (representation and bridge
+    arithmetic) matches the float32 run to float32 rounding, far below bf16's 3 significant digits."""
+    audio = brick(music(0.5, seed=3), high=4000).astype(np.float32)
+    fp32 = Restorer(NET, experts, [0.5], **SMALL)
+    reference = fp32.bandwidth_extension(audio, 4000, n_steps=2, seed=1, progress=False)
+    bf16 = Restorer(NET, experts, [0.5], **SMALL)
+    bf16.ensemble.bf16 = True
+    dtypes = []
+    for net in bf16.ensemble.experts:
+        net.register_forward_hook(lambda m, args, out: dtypes.append(out.dtype))
+    out = bf16.bandwidth_extension(audio, 4000, n_steps=2, seed=1, progress=False)
+    assert len(dtypes) > 0 and set(dtypes) == {torch.bfloat16}
+    assert bf16.ensemble.denoiser(0.7)(torch.randn(1, 3, 1024, 32)).dtype == torch.float32
+    assert out.dtype == np.float32
+    inner = slice(4096, -4096)
+    assert np.abs(brick(out - reference, high=3800)[inner]).max() < 1e-6  # measured 6e-8
+    assert 0 < np.abs(out - reference).max() < 1e-3  # measured 8.5e-6: bf16 moved the regenerated band only a little

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from inference.windows import active_windows, check_window, grid_length, mirror_index, multidiffusion
+from inference.windows import (active_windows, check_window, grid_length, mirror_index, multidiffusion,
+                               plan_windows)
 
 
 def window_mean(x):
@@ -79,3 +80,21 @@ def test_hop_must_divide_the_window():
         check_window(256, 96)
     with pytest.raises(ValueError, match="must divide"):
         multidiffusion(window_mean, torch.zeros(1, 3, 8, 64), 32, 12, 4)
+
+
+def test_one_plan_serves_every_step():
+    active = torch.zeros(100, dtype=torch.bool)
+    active[10:20] = True
+    active[90:] = True
+    plan = plan_windows(2, 100, 32, 16, 3, active)
+    # Grid of 112 frames: windows 0 and 1 hold frames 10..19, windows 4 and 5 frames 90..99; 2 items each.
+    assert [(item.tolist(), win.tolist()) for item, win, _ in plan.calls] == [
+        ([0, 1, 0], [0, 0, 1]), ([1, 0, 1], [1, 4, 4]), ([0, 1], [5, 5])]
+    assert plan.tail.tolist() == list(range(98, 86, -1))  # frames 100..111 mirror 98..87
+    assert plan.uncovered.tolist() == list(range(48, 64))  # blocks 3 (48..63): no computed window
+    for seed in range(3):
+        x = torch.randn(2, 3, 8, 100, generator=torch.Generator().manual_seed(seed))
+        assert torch.equal(multidiffusion(window_mean, x, 32, 16, 3, active, plan=plan),
+                           multidiffusion(window_mean, x, 32, 16, 3, active))
+    with pytest.raises(ValueError, match="plan is for 2 x 100 frames"):
+        multidiffusion(window_mean, torch.zeros(2, 3, 8, 96), 32, 16, 3, plan=plan)
