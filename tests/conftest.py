@@ -18,3 +18,11 @@ def music():
 def demo_manifest(tmp_path):
     """A small data set of music-like WAV files with a manifest; returns the manifest path."""
     return write_demo_dataset(str(tmp_path / "data"), n_train=4, n_val=2, n_test=2, seconds=3.5)
+
+
+@pytest.fixture(scope="session")
+def model(tmp_path_factory):
+    """Two tiny random experts in the released checkpoint layout and their sampling config: (config, [ckpts])."""
+    from test_cli_upsample import tiny_model
+
+    return tiny_model(str(tmp_path_factory.mktemp("tiny_model")))

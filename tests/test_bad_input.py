@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from test_cli_upsample import TINY_NETWORK, tiny_model
+from test_cli_upsample import TINY_NETWORK
 
 from inference import A2SB_inpaint_api, A2SB_upsample_api
 from inference.io import check_output_path, output_subtype, write_audio
@@ -178,11 +178,6 @@ def test_pcm_output_is_clipped_not_wrapped(tmp_path):
     write_audio(str(out), np.array([[1.5, -2.0, 0.5]], np.float32), "PCM_16")
     data, _ = sf.read(out, dtype="float32")
     assert data.tolist() == pytest.approx([32767 / 32768, -1.0, 0.5], abs=1 / 32768)
-
-
-@pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    return tiny_model(str(tmp_path_factory.mktemp("tiny_model")))
 
 
 def restore_with(tmp_path, wav, capsys, config, checkpoints):

@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pytest
 import soundfile as sf
-from test_cli_upsample import band_energy, kept_band_error, tiny_model
+from test_cli_upsample import band_energy, kept_band_error
 
 from datasets.synthetic import write_demo_dataset
 from inference import A2SB_inpaint_dataset, A2SB_upsample_dataset, evaluate
@@ -13,11 +13,6 @@ from inference.cli_common import item_folder_name, periodic_gaps
 
 SR = 44100
 REACH = 4096  # samples around a gap that inpainting may change (see test_cli_inpaint)
-
-
-@pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    return tiny_model(str(tmp_path_factory.mktemp("tiny_model")))
 
 
 @pytest.fixture

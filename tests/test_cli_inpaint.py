@@ -2,18 +2,12 @@
 import numpy as np
 import pytest
 import soundfile as sf
-from test_cli_upsample import tiny_model
 
 from inference import A2SB_inpaint_api
 
 SR = 44100
 # A gap changes the frames whose window touches it plus the ISTFT overlap: 2048 + a few hops on each side.
 REACH = 4096
-
-
-@pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    return tiny_model(str(tmp_path_factory.mktemp("tiny_model")))
 
 
 def run(argv, capsys):

@@ -1,6 +1,6 @@
 """inference/A2SB_upsample_api.py end to end with tiny random-initialised experts.
 
-tiny_model() is shared by the other CLI test files: two experts in the released checkpoint layout and a
+tiny_model() backs the `model` fixture of conftest.py, shared by the CLI test files: two experts in the released checkpoint layout and a
 sampling config in the format of configs/ensemble_*_sampling.yaml with a tiny network.
 """
 import os
@@ -8,7 +8,6 @@ import subprocess
 import sys
 
 import numpy as np
-import pytest
 import soundfile as sf
 import soxr
 import torch
@@ -41,11 +40,6 @@ def tiny_model(folder):
     with open(config_path, "w") as f:
         yaml.safe_dump(config, f)
     return config_path, checkpoints
-
-
-@pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    return tiny_model(str(tmp_path_factory.mktemp("tiny_model")))
 
 
 def run(argv, capsys):

@@ -58,12 +58,14 @@ def test_train_and_val_batches_from_demo_manifest(demo_manifest):
 
 
 def test_two_manifests_mixed_with_sr_loss_mask(tmp_path):
-    a = [write_constant(str(tmp_path / "a" / f"{i}.wav"), 0.1 * (i + 1), 0.1) for i in range(3)]
-    b = [write_constant(str(tmp_path / "b" / f"{i}.wav"), -0.1 * (i + 1), 0.1) for i in range(4)]
+    for i in range(3):
+        write_constant(str(tmp_path / "a" / f"{i}.wav"), 0.1 * (i + 1), 0.1)
+    for i in range(4):
+        write_constant(str(tmp_path / "b" / f"{i}.wav"), -0.1 * (i + 1), 0.1)
     manifest_a = write_manifest(tmp_path / "a" / "m.csv", [("train", "0.wav", 0.1), ("train", "1.wav", 0.1),
                                                             ("valid", "2.wav", 0.1)])
-    manifest_b = write_manifest(tmp_path / "b.csv", [("train", "0.wav", 0.1, 16000), ("train", "1.wav", 0.1, 32000),
-                                                      ("train", "2.wav", 0.1, 48000), ("test", "3.wav", 0.1)])
+    write_manifest(tmp_path / "b.csv", [("train", "0.wav", 0.1, 16000), ("train", "1.wav", 0.1, 32000),
+                                        ("train", "2.wav", 0.1, 48000), ("test", "3.wav", 0.1)])
     config = {
         "b": {"root_folder": str(tmp_path / "b"), "filename": "../b.csv", "apply_sr_loss_mask": True},
         "a": {"filename": manifest_a},
