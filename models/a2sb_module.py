@@ -74,7 +74,7 @@ class A2SBModule(L.LightningModule):
     # ---- network -------------------------------------------------------------------------------------
     def net(self, x_t, t):
         """Network output for images x_t at times t (shape (B,))."""
-        forward = self._compiled_net or self.vf_model
+        forward = self.vf_model if self._compiled_net is None else self._compiled_net
         return forward(x_t, self.t_to_emb(t))
 
     def predict_x0(self, x_t, t):

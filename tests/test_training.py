@@ -198,3 +198,16 @@ def test_validation_reports_each_data_set_and_their_mean(tmp_path):
         assert np.mean([float(row[f"val/{name}/loss_t{t:g}"]) for t in (0.01, 0.25, 0.5, 0.75, 0.99)]) == \
             pytest.approx(float(row[f"val/{name}/loss"]), rel=1e-5)
     assert float(row["val_loss"]) == pytest.approx((float(row["val/a/loss"]) + float(row["val/b/loss"])) / 2, rel=1e-5)
+
+
+def test_compiled_network_matches_eager_and_keeps_checkpoint_keys():
+    torch.manual_seed(0)
+    module = A2SBModule(UNet(**TINY_NET), compile=True)
+    keys = set(module.state_dict())
+    module.setup("fit")
+    x, t = torch.randn(1, 3, 1024, 16), torch.tensor([0.3])
+    with torch.no_grad():
+        compiled = module.net(x, t)
+        eager = module.vf_model(x, module.t_to_emb(t))
+    assert torch.allclose(compiled, eager, atol=1e-5)
+    assert set(module.state_dict()) == keys
