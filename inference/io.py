@@ -96,7 +96,7 @@ def write_audio(path, audio, subtype="FLOAT", sr=SAMPLE_RATE):
     if not subtype.startswith(("FLOAT", "DOUBLE")):
         audio = np.clip(audio, -1.0, 1.0)
     container = output_format(path)
-    _write_atomically(path, lambda tmp: sf.write(tmp, audio.T, sr, subtype=subtype, format=container))
+    write_atomically(path, lambda tmp: sf.write(tmp, audio.T, sr, subtype=subtype, format=container))
 
 
 def write_text(path, text):
@@ -104,10 +104,11 @@ def write_text(path, text):
     def write(tmp):
         with open(tmp, "w", encoding="utf-8") as f:
             f.write(text)
-    _write_atomically(path, write)
+    write_atomically(path, write)
 
 
-def _write_atomically(path, write):
+def write_atomically(path, write):
+    """Calls write(tmp) on a temporary file beside `path`, then renames it over `path` (never half-written)."""
     folder = os.path.dirname(os.path.abspath(path))
     descriptor, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
     os.close(descriptor)

@@ -1,12 +1,11 @@
 """Spectrogram pictures (PNG) of audio, stacked one panel per named signal."""
-import os
-import tempfile
-
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+
+from inference.io import write_atomically  # noqa: E402
 
 N_FFT = 2048
 HOP = 512
@@ -44,13 +43,7 @@ def spectrogram_figure(signals, sr=44100, title=None):
 def save_spectrogram_png(path, signals, sr=44100, title=None):
     """Writes the spectrogram panels of `signals` (name -> mono audio) to `path` atomically."""
     fig = spectrogram_figure(signals, sr, title)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(suffix=".png", dir=folder)
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=80)
-        os.replace(tmp, path)
+        write_atomically(path, lambda tmp: fig.savefig(tmp, dpi=80, format="png"))
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.remove(tmp)

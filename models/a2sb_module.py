@@ -163,6 +163,13 @@ class A2SBModule(L.LightningModule):
         masks = self._fixed_masks(batch_size, height, width, x0.device)
         self._restore_and_score(batch, batch_idx, x0, masks, name, self.hparams.test_sampling_steps, "test")
 
+    def restore(self, x0, mask, n_steps, length, generator):
+        """Degrades clean images x0 with `mask`, samples them back over n_steps time points, returns waveforms."""
+        x1 = degrade(x0, mask, generator=generator)
+        times = bridge.time_grid(n_steps).tolist()
+        restored = sample_bridge(self.predict_x0, x1, mask, times, self.hparams.beta_max, generator=generator)
+        return self.representation.decode(restored.float(), length)
+
     def _restore_and_score(self, batch, batch_idx, x0, masks, name, n_steps, stage):
         """Samples restorations of the first items and logs ssr_eval metrics (LSD and friends)."""
         limit = self.hparams.val_restore_items if stage == "val" else None
@@ -176,13 +183,9 @@ class A2SBModule(L.LightningModule):
         length = batch["audio"].shape[-1]
         clean = batch["audio"][:n_items]
         generator = torch.Generator(device=x0.device).manual_seed(4321 + batch_idx)
-        times = bridge.time_grid(n_steps).tolist()
         for task, mask in masks.items():
             mask = mask[:n_items]
-            x1 = degrade(x0[:n_items], mask, generator=generator)
-            restored_img = sample_bridge(self.predict_x0, x1, mask, times, self.hparams.beta_max,
-                                         generator=generator)
-            restored = self.representation.decode(restored_img.float(), length)
+            restored = self.restore(x0[:n_items], mask, n_steps, length, generator)
             scores = [metrics.evaluation(r.cpu().double().numpy(), c.cpu().double().numpy(), None)
                       for r, c in zip(restored, clean)]
             for key in scores[0]:
@@ -200,11 +203,8 @@ class A2SBModule(L.LightningModule):
         batch_size, _, height, width = x0.shape
         mask = self._fixed_masks(batch_size, height, width, x0.device)["bandwidth"]
         generator = torch.Generator(device=x0.device).manual_seed(batch_idx)
-        x1 = degrade(x0, mask, generator=generator)
-        times = bridge.time_grid(self.hparams.test_sampling_steps).tolist()
-        restored = sample_bridge(self.predict_x0, x1, mask, times, self.hparams.beta_max, generator=generator)
-        return {"dataset": self._dataset_name(dataloader_idx, "test"), "index": batch["index"],
-                "restored": self.representation.decode(restored.float(), batch["audio"].shape[-1])}
+        restored = self.restore(x0, mask, self.hparams.test_sampling_steps, batch["audio"].shape[-1], generator)
+        return {"dataset": self._dataset_name(dataloader_idx, "test"), "index": batch["index"], "restored": restored}
 
     def on_validation_epoch_start(self):
         self.val_examples = {}

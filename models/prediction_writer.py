@@ -1,9 +1,9 @@
 """Callback writing the restorations of `main.py predict` as WAV files."""
 import os
 
-import numpy as np
-import soundfile as sf
 from lightning.pytorch.callbacks import BasePredictionWriter
+
+from inference.io import write_audio
 
 
 class RestoredAudioWriter(BasePredictionWriter):
@@ -17,6 +17,4 @@ class RestoredAudioWriter(BasePredictionWriter):
         folder = os.path.join(self.output_dir, prediction["dataset"])
         os.makedirs(folder, exist_ok=True)
         for index, audio in zip(prediction["index"].tolist(), prediction["restored"].cpu().numpy()):
-            path = os.path.join(folder, f"{index:05d}.wav")
-            sf.write(path + ".tmp.wav", np.asarray(audio, dtype=np.float32), 44100, subtype="FLOAT")
-            os.replace(path + ".tmp.wav", path)
+            write_audio(os.path.join(folder, f"{index:05d}.wav"), audio[None], "FLOAT")

@@ -2,9 +2,8 @@
 import os
 
 import lightning as L
-import numpy as np
-import soundfile as sf
 
+from inference.io import write_audio
 from inference.plots import save_spectrogram_png, spectrogram_figure
 
 
@@ -37,15 +36,10 @@ class ValidationPictures(L.Callback):
                 stem = f"{dataset}_{task}_{i}"
                 save_spectrogram_png(os.path.join(folder, stem + ".png"), signals,
                                      title=f"{dataset} {task} item {i}, step {trainer.global_step}")
-                _write_wav(os.path.join(folder, stem + "_restored.wav"), signals["restored"])
+                write_audio(os.path.join(folder, stem + "_restored.wav"), signals["restored"][None], "PCM_16")
                 if hasattr(experiment, "add_figure"):
                     experiment.add_figure(f"val_pictures/{stem}", spectrogram_figure(signals),
                                           global_step=trainer.global_step)
                     experiment.add_audio(f"val_audio/{stem}", signals["restored"][None],
                                          global_step=trainer.global_step, sample_rate=44100)
 
-
-def _write_wav(path, audio):
-    tmp = path + ".tmp.wav"
-    sf.write(tmp, np.clip(audio, -1.0, 1.0), 44100, subtype="PCM_16")
-    os.replace(tmp, path)
