@@ -15,7 +15,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from datasets.audio import SAMPLE_RATE  # noqa: E402
 from inference.cli_common import (add_io_options, add_model_options, check_cutoff, check_steps,  # noqa: E402
                                   finish, load_restorer, prepare_output, run_main)
-from inference.cutoff import detect_cutoff  # noqa: E402
+from datasets.band_edge import detect_cutoff  # noqa: E402
 from inference.io import output_subtype, read_input  # noqa: E402
 
 

@@ -1,11 +1,11 @@
-"""Automatic band edge (inference/cutoff.py) on music-like audio low-passed at known frequencies."""
+"""Automatic band edge (datasets/band_edge.py) on music-like audio low-passed at known frequencies."""
 import librosa
 import numpy as np
 import pytest
 import soxr
 from scipy import signal
 
-from inference.cutoff import detect_cutoff
+from datasets.band_edge import detect_cutoff
 
 SR = 44100
 CUTOFFS = (2000, 4000, 8000, 11000, 16000)

@@ -13,6 +13,8 @@ Instead, on the long-term average spectrum in dB:
   peaks and dips, and the last frequency near the coarse edge where it is still >= 0.35 is taken. For a
   brick-wall filter that is the cut frequency; for a gentle slope it lies between its -3 and -6 dB points.
 """
+from dataclasses import dataclass
+
 import numpy as np
 from scipy.ndimage import uniform_filter1d
 
@@ -104,3 +106,25 @@ def _edge_point(level, coarse):
     lo, hi = int(REFINE_RANGE[0] * coarse), min(int(np.ceil(REFINE_RANGE[1] * coarse)), n - 1)
     above = np.flatnonzero(smoothed[lo:hi + 1] >= EDGE_POWER)
     return lo + int(above[-1]) if len(above) else coarse
+
+
+@dataclass(frozen=True)
+class BandEdge:
+    """What the detector concluded about one signal.
+
+    status: "edge" (a filter's or codec's edge at `edge_hz`), "full_band" (nothing is missing) or "uncertain"
+    (no trustworthy answer: the caller must not restore on it). `confidence` is in [0, 1]; `message` says in
+    one line what was seen, for the user.
+    """
+    status: str
+    edge_hz: float | None
+    confidence: float
+    message: str
+
+
+def detect_band_edge(audio, sr=SAMPLE_RATE, source_sr=None):
+    """Band edge of (channels, samples) or (samples,) audio at `sr`; `source_sr` is the file's own rate."""
+    edge = detect_cutoff(audio, sr)
+    if edge is None:
+        return BandEdge("full_band", None, 1.0, "no band edge: the spectrum reaches Nyquist")
+    return BandEdge("edge", edge, 1.0, f"band edge at {edge:.0f} Hz")
