@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Trains configs/small_cpu.yaml on the real-music manifest (scripts/get_real_music.sh) for at most one hour of
+# wall time on the CPU, then measures it on the held-out test tracks with benchmarks/quality.py against the
+# degraded input and the classical baselines. Rerunning resumes the training from runs/small_cpu's last.ckpt
+# (the hour is counted across runs) and the benchmark from what quality_run/small_cpu already holds.
+# Extra arguments go to `main.py fit` (e.g. --trainer.max_time 00:00:10:00 for a short trial).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MANIFEST=data/real_music_wav/real_music_manifest.csv
+[ -f "$MANIFEST" ] || bash scripts/get_real_music.sh
+RESUME=()
+[ -f runs/small_cpu/checkpoints/last.ckpt ] && RESUME=(--ckpt_path runs/small_cpu/checkpoints/last.ckpt)
+python3 main.py fit --config configs/small_cpu.yaml "${RESUME[@]}" "$@"
+python3 benchmarks/quality.py --manifest "$MANIFEST" --out quality_run/small_cpu \
+    --model small_cpu=configs/small_cpu.yaml:runs/small_cpu/checkpoints/last.ckpt \
+    --tasks bwe4000,bwe8000,inpaint --steps 25 --excerpt-seconds 10
