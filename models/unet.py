@@ -7,6 +7,8 @@ Layout (L = len(hidden_channels) - 1 levels, widths C_0..C_L), named as in the r
 Attention follows the ResBlocks of encoder level l and of decoder stage L - 1 - l for l in attention_levels.
 Every block is conditioned on [band embedding of its row, time embedding]: constant along frames, so it is
 kept as a (B, E, h, 1) map, built once per resolution and forward.
+The 3x3 convolutions take NNPACK's Winograd kernels on the CPU (models/winograd.py); winograd=False, or
+set_winograd(False), gives the plain eager module with the same weights.
 """
 
 from collections.abc import Sequence
@@ -17,6 +19,7 @@ from torch.utils.checkpoint import checkpoint
 
 from models.attention import AttentionBlock
 from models.unet_blocks import Downsample, GroupNorm32, ResBlock, Upsample
+from models.winograd import Conv3x3
 
 BAND_PI = 3.14  # the released model uses this literal, not math.pi
 
@@ -43,6 +46,7 @@ class UNet(nn.Module):
         dropout: float = 0.1,
         attn_input_norm: bool = True,
         checkpointing: bool = False,
+        winograd: bool = True,
     ):
         super().__init__()
         widths = list(hidden_channels)
@@ -64,7 +68,7 @@ class UNet(nn.Module):
                     blocks.append(AttentionBlock(width, num_heads, attn_input_norm))
             return nn.ModuleList(blocks)
 
-        self.input_projection = nn.Conv2d(in_channels, widths[0], 3, padding=1)
+        self.input_projection = Conv3x3(in_channels, widths[0])
         self.enc_blocks = nn.ModuleList(stage(widths[l], l in attention_levels) for l in range(levels))
         self.ds_layers = nn.ModuleList(Downsample(widths[l], widths[l + 1]) for l in range(levels))
         self.middle_block = nn.ModuleList(
@@ -79,8 +83,16 @@ class UNet(nn.Module):
         )
         self.us_layers = nn.ModuleList(Upsample(widths[levels - i], widths[levels - i - 1]) for i in range(levels))
         self.output_projection = nn.Sequential(
-            GroupNorm32(widths[0]), nn.SiLU(), nn.Conv2d(widths[0], out_channels, 3, padding=1)
+            GroupNorm32(widths[0]), nn.SiLU(), Conv3x3(widths[0], out_channels)
         )
+        self.set_winograd(winograd)
+
+    def set_winograd(self, enabled: bool) -> "UNet":
+        """Winograd CPU convolutions on or off (models/winograd.py); off gives the plain eager module."""
+        for module in self.modules():
+            if isinstance(module, Conv3x3):
+                module.winograd = bool(enabled)
+        return self
 
     def conditioning(self, t_emb: torch.Tensor, rows: int) -> torch.Tensor:
         """(B, band_emb_dim + time_emb_dim, rows, 1): band embedding in front of the time embedding."""

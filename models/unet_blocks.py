@@ -4,6 +4,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from models.winograd import Conv3x3
+
 
 class GroupNorm32(nn.GroupNorm):
     """GroupNorm(32) computed in float32 and cast back, so statistics stay accurate under bf16 autocast."""
@@ -24,10 +26,10 @@ class ResBlock(nn.Module):
 
     def __init__(self, channels: int, cond_channels: int, dropout: float):
         super().__init__()
-        self.in_layers = nn.Sequential(GroupNorm32(channels), nn.SiLU(), nn.Conv2d(channels, channels, 3, padding=1))
+        self.in_layers = nn.Sequential(GroupNorm32(channels), nn.SiLU(), Conv3x3(channels, channels))
         self.emb_layers = nn.Sequential(nn.SiLU(), nn.Conv2d(cond_channels, 2 * channels, 1))
         self.out_norm = GroupNorm32(channels)
-        self.out_rest = nn.Sequential(nn.SiLU(), nn.Dropout(dropout), nn.Conv2d(channels, channels, 3, padding=1))
+        self.out_rest = nn.Sequential(nn.SiLU(), nn.Dropout(dropout), Conv3x3(channels, channels))
         # A zero last conv makes every block start as the identity, as in improved-diffusion.
         nn.init.zeros_(self.out_rest[2].weight)
         nn.init.zeros_(self.out_rest[2].bias)
@@ -43,7 +45,7 @@ class Downsample(nn.Module):
 
     def __init__(self, in_channels: int, out_channels: int):
         super().__init__()
-        self.op = nn.Conv2d(in_channels, out_channels, 3, stride=2, padding=1)
+        self.op = Conv3x3(in_channels, out_channels, stride=2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.op(x)
@@ -54,7 +56,7 @@ class Upsample(nn.Module):
 
     def __init__(self, in_channels: int, out_channels: int):
         super().__init__()
-        self.conv = nn.Conv2d(in_channels, out_channels, 3, padding=1)
+        self.conv = Conv3x3(in_channels, out_channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.conv(F.interpolate(x, scale_factor=2, mode="nearest"))
