@@ -18,6 +18,8 @@ Level sweep: each model also restores the excerpts scaled by --gains (x0.03, x0.
 the largest --steps and the first sampler; the output is scaled back before scoring. Per gain it reports
 the LSD of the regenerated part (above the cutoff / inside the gaps) and the level ratio there (restored
 RMS over the original's RMS, 1 = right level): a quiet master should come back as well as a loud one.
+--level-norm both runs every model with and without the engine's input-level normalisation
+(normalize_level) to show the sweep before and after.
 
 OUT holds:
 - results.md: every table; per task <task>.md, <task>.csv (one row per method and file), <task>.json
@@ -153,17 +155,19 @@ class Model:
     config: str
     checkpoints: list
     device: str | None
+    overrides: dict
     _restorer: Restorer | None = None
 
     @property
     def restorer(self):
         if self._restorer is None:
-            self._restorer = Restorer.from_config(self.config, checkpoints=self.checkpoints, device=self.device)
+            self._restorer = Restorer.from_config(self.config, checkpoints=self.checkpoints, device=self.device,
+                                                  **self.overrides)
         return self._restorer
 
 
-def parse_model(text, device):
-    """NAME=CONFIG:CKPT[,CKPT...] -> Model."""
+def parse_model(text, device, level_norm):
+    """NAME=CONFIG:CKPT[,CKPT...] -> [Model]: one, or with level_norm "both" NAME-norm and NAME-raw."""
     name, _, rest = text.partition("=")
     config, _, checkpoints = rest.partition(":")
     checkpoints = [path for path in checkpoints.split(",") if path]
@@ -175,7 +179,11 @@ def parse_model(text, device):
     for path in (config, *checkpoints):
         if not os.path.isfile(path):
             raise ValueError(f"--model {name}: {path}: file not found")
-    return Model(name, config, checkpoints, device)
+    if level_norm == "both":
+        return [Model(f"{name}-norm", config, checkpoints, device, {"normalize_level": True}),
+                Model(f"{name}-raw", config, checkpoints, device, {"normalize_level": False})]
+    overrides = {} if level_norm == "config" else {"normalize_level": level_norm == "on"}
+    return [Model(name, config, checkpoints, device, overrides)]
 
 
 @dataclass(frozen=True)
@@ -419,7 +427,7 @@ def check_settings(out, settings):
 
 def quality(args):
     tasks = parse_tasks(args.tasks)
-    models = [parse_model(text, args.device) for text in args.model or []]
+    models = [model for text in args.model or [] for model in parse_model(text, args.device, args.level_norm)]
     if len({m.name for m in models}) < len(models):
         raise ValueError("--model: two models share a NAME")
     excerpts, skipped = choose_excerpts(input_files(args), args.excerpt_seconds, args.max_files, args.seed)
@@ -487,7 +495,8 @@ def build_parser():
                     "and score all of them with inference/evaluate.py into Markdown/CSV/JSON tables and "
                     "spectrogram PNGs. Reruns into the same --out only do what is missing.")
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--manifest", metavar="M.csv", help="manifest (split,file_path,duration[,sr]) to take files from")
+    source.add_argument("--manifest", metavar="M.csv",
+                        help="manifest (split,file_path,duration[,sr]) to take files from")
     source.add_argument("--folder", metavar="DIR", help="measure every audio file under DIR instead")
     parser.add_argument("--split", default="test", help="manifest split to measure (default %(default)s)")
     parser.add_argument("--model", action="append", metavar="NAME=CONFIG:CKPT[,CKPT...]",
@@ -505,6 +514,10 @@ def build_parser():
     parser.add_argument("--gains", type=_gain_list, default=[0.03, 0.3],
                         help="input gains of the models' level sweep besides x1 (default 0.03,0.3; '1' turns the "
                              "sweep off)")
+    parser.add_argument("--level-norm", choices=("config", "on", "off", "both"), default="config",
+                        help="input-level normalisation of the models (engine setting normalize_level): as the "
+                             "config says (default; on unless it sets it), on, off, or both: every model twice, "
+                             "as NAME-norm and NAME-raw")
     parser.add_argument("--excerpt-seconds", type=float, default=10.0,
                         help=f"length of the excerpt taken from each file (default %(default)s; at least "
                              f"{MIN_EXCERPT_SECONDS:g})")

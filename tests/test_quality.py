@@ -51,7 +51,8 @@ def test_table_has_every_method_and_task_and_matches_evaluate(tmp_path, folder, 
             assert f"| {label} | {sampler or '-'} | {steps or '-'} | 2 |" in report
     # the numbers are evaluate.py's on the same files
     for task, baseline in (("bwe4000", "band replication"), ("inpaint", "LPC interpolation")):
-        ours = {(r["method"], r["sampler"], r["steps"]): r for r in json.loads((out / f"{task}.json").read_text())["summary"]}
+        summary = json.loads((out / f"{task}.json").read_text())["summary"]
+        ours = {(r["method"], r["sampler"], r["steps"]): r for r in summary}
         folder_name = quality.parse_tasks(task)[0].folder
         for slug, key in (("degraded", ("degraded input", "", "")), ("baseline", (baseline, "", "")),
                           ("tiny_sde_3", ("tiny", "sde", 3)), ("tiny_ode_2", ("tiny", "ode", 2))):
@@ -98,6 +99,17 @@ def test_bad_arguments(tmp_path, folder, capsys):
     assert "at least 2" in capsys.readouterr().err
     code, _, err = run(["--folder", tmp_path / "nowhere", "--out", tmp_path / "o"], capsys)
     assert code == 1 and "not a folder" in err
+
+
+def test_level_norm_choices_reach_the_engine(tmp_path, model):
+    config, checkpoints = model
+    spec = f"tiny={config}:{','.join(checkpoints)}"
+    both = quality.parse_model(spec, "cpu", "both")
+    assert [(m.name, m.overrides) for m in both] == [("tiny-norm", {"normalize_level": True}),
+                                                     ("tiny-raw", {"normalize_level": False})]
+    assert both[1].restorer.normalize_level is False and both[0].restorer.normalize_level is True
+    assert quality.parse_model(spec, "cpu", "config")[0].restorer.normalize_level is True  # the engine default
+    assert quality.parse_model(spec, "cpu", "off")[0].overrides == {"normalize_level": False}
 
 
 def test_excerpts_are_seeded_and_independent_of_listing_order(folder):
