@@ -358,7 +358,7 @@ def task_columns(task):
 
 
 def task_report(args, methods, task, excerpts):
-    """Writes <task>.md/.csv/.json and returns the Markdown section."""
+    """Writes <task>.md/.csv/.json; returns the Markdown section and the summary rows."""
     rows = task_rows(args, methods, task, excerpts)
     summary = summarize(rows, ("method", "sampler", "steps"))
     title = f"## {task.name} ({task.folder}), {len(excerpts)} excerpts of up to {args.excerpt_seconds:g} s"
@@ -369,12 +369,29 @@ def task_report(args, methods, task, excerpts):
     write_text(os.path.join(args.out, f"{task.name}.csv"), "\n".join(csv_lines) + "\n")
     write_text(os.path.join(args.out, f"{task.name}.json"),
                json.dumps({"task": task.folder, "summary": summary, "files": rows}, indent=2) + "\n")
-    return section
+    return section, summary
 
 
 def _csv_cell(value):
     text = "" if value is None else str(value)
     return f'"{text}"' if "," in text else text
+
+
+def steps_section(tasks, summaries):
+    """Per model, sampler and steps: the regenerated part's LSD in each task and the compute per audio second."""
+    rows = {}
+    for task, summary in zip(tasks, summaries):
+        for row in summary:
+            if row["sampler"]:
+                entry = rows.setdefault((row["method"], row["sampler"], row["steps"]), {"compute": []})
+                entry[task.name] = row[task.region_metric]
+                entry["compute"].append(row["compute_s_per_s"])
+    table = [{"model": model, "sampler": sampler, "steps": steps, **entry, "compute": _mean(entry["compute"])}
+             for (model, sampler, steps), entry in rows.items()]
+    columns = [("model", "model", ""), ("sampler", "sampler", ""), ("steps", "steps", ""),
+               *[(f"{t.name} {t.region_metric.replace('_', ' ')}", t.name, ".3f") for t in tasks],
+               ("compute s / audio s (mean)", "compute", ".3f")]
+    return f"## Steps and samplers (LSD of the regenerated part)\n\n{markdown_table(table, columns)}\n"
 
 
 def level_section(args, methods, models, tasks, excerpts):
@@ -446,8 +463,10 @@ def quality(args):
         for task in tasks:
             for gain in args.gains:
                 restore_all(args, sweep_method(methods, model, args.samplers, args.steps), task, excerpts, gain)
-    sections = [task_report(args, methods, task, excerpts) for task in tasks]
+    reports = [task_report(args, methods, task, excerpts) for task in tasks]
+    sections = [section for section, _ in reports]
     if models:
+        sections.append(steps_section(tasks, [summary for _, summary in reports]))
         sections.append(level_section(args, methods, models, tasks, excerpts))
     for task in tasks:
         picture(args, methods, task, excerpts[0])
