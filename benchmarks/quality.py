@@ -115,13 +115,18 @@ class Excerpt:
 
 def choose_excerpts(files, excerpt_seconds, max_files, seed):
     """[(relative name, path)] -> Excerpts: max_files of them drawn by a hash of (seed, name), each at a
-    position drawn from the same hash, so the choice does not depend on listing order."""
+    position drawn from the same hash, so the choice does not depend on listing order. Unreadable and too
+    short files are skipped: returns (excerpts, ["path: reason"])."""
     keyed = sorted(files, key=lambda item: _hash(seed, item[0]))
     excerpts, skipped = [], []
     for relative, path in keyed:
         if max_files is not None and len(excerpts) == max_files:
             break
-        duration = info(path).duration
+        try:
+            duration = info(path).duration
+        except ValueError as error:  # AudioReadError: its message names the file
+            skipped.append(str(error))
+            continue
         seconds = min(excerpt_seconds, duration)
         if seconds < MIN_EXCERPT_SECONDS:
             skipped.append(f"{path}: too short ({duration:.2f} s, need {MIN_EXCERPT_SECONDS:g} s)")

@@ -23,8 +23,9 @@ def write(path, audio, sr=SR):
 
 
 def make_tree(root):
-    """album_a: 3 full-band tracks of 4 s; album_b: 2 tracks low-passed at 17 kHz (as by a lossy codec) (6 s) and one at 48 kHz
-    (full band, 5 s); loose/: one 3.5 s track; plus a broken, an empty, a short and a silent file."""
+    """album_a: 3 full-band tracks of 4 s; album_b/cd1: 2 tracks of 6 s low-passed at 17 kHz (as by a lossy
+    codec) and one at 48 kHz (full band, 5 s); loose/: one 3.5 s track; plus a broken, an empty, a short and
+    a silent file."""
     for i in range(3):
         write(f"{root}/album_a/track{i}.wav", music_like(4.0, seed=i))
     for i in range(2):

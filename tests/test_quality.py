@@ -69,6 +69,11 @@ def test_table_has_every_method_and_task_and_matches_evaluate(tmp_path, folder, 
     assert bwe[0]["lsd_high"] > 2 * bwe[1]["lsd_high"] and bwe[0]["lsd_low"] < 1.5
     gaps = json.loads((out / "inpaint.json").read_text())["summary"]
     assert gaps[1]["lsd_gap"] < 0.5 * gaps[0]["lsd_gap"]
+    # the steps and samplers table: the regenerated part's LSD per task, as in the task tables
+    steps_table = report.split("## Steps and samplers")[1].split("##")[0]
+    sde3 = next(line for line in steps_table.splitlines() if line.startswith("| tiny | sde | 3 |"))
+    bwe_sde3 = next(r for r in bwe if r["sampler"] == "sde" and r["steps"] == 3)
+    assert sde3.split("|")[4].strip() == f"{bwe_sde3['lsd_high']:.3f}"
     # the level sweep has both gains for each task, at the most steps of the first sampler
     assert "| tiny | bwe4000 | x0.03 |" in report and "| tiny | inpaint | x1 |" in report
     assert (out / "runs" / "tiny_sde_3" / "gain=0.03" / "cutoff_freq=4000").is_dir()
@@ -124,3 +129,11 @@ def test_excerpts_are_seeded_and_independent_of_listing_order(folder):
     assert len(one) == 1
     short, skipped = quality.choose_excerpts(files, 10.0, None, seed=0)
     assert [e.seconds for e in short] == [4.0, 5.0] and skipped == []
+    (folder / "broken.wav").write_bytes(b"RIFF garbage" * 20)
+    sf.write(folder / "short.wav", music_like(2.0), SR)
+    files += [("broken.wav", str(folder / "broken.wav")), ("short.wav", str(folder / "short.wav"))]
+    kept, skipped = quality.choose_excerpts(files, 10.0, None, seed=0)
+    assert len(kept) == 2 and len(skipped) == 2
+    broken, short = sorted(skipped)
+    assert broken.startswith(f"{folder / 'broken.wav'}: cannot decode")
+    assert short == f"{folder / 'short.wav'}: too short (2.00 s, need 3 s)"
