@@ -163,8 +163,7 @@ class Model:
     overrides: dict
     _restorer: Restorer | None = None
 
-    @property
-    def restorer(self):
+    def load(self):
         if self._restorer is None:
             self._restorer = Restorer.from_config(self.config, checkpoints=self.checkpoints, device=self.device,
                                                   **self.overrides)
@@ -212,8 +211,8 @@ class Method:
             return lpc_inpaint(degraded, task.gaps(degraded))
         options = {"n_steps": self.steps, "seed": seed, "ode": self.sampler == "ode", "progress": False}
         if task.kind == "bandwidth":
-            return self.model.restorer.bandwidth_extension(degraded, task.cutoff_hz, **options)
-        return self.model.restorer.inpaint(degraded, task.gaps(degraded), **options)
+            return self.model.load().bandwidth_extension(degraded, task.cutoff_hz, **options)
+        return self.model.load().inpaint(degraded, task.gaps(degraded), **options)
 
 
 def all_methods(models, samplers, steps):
@@ -269,6 +268,8 @@ def restore_all(args, method, task, excerpts, gain):
     """Restores every excerpt not done yet: recon.wav (last, it marks the item done) and time.json."""
     todo = [e for e in excerpts if not os.path.isfile(os.path.join(run_dir(args.out, method, gain, task, e),
                                                                    "recon.wav"))]
+    if todo and method.model is not None:
+        method.model.load()  # outside the timed calls
     desc = f"{method.slug} {task.name} {gain_folder(gain)}"
     for excerpt in tqdm(todo, desc=desc, unit="file", disable=args.quiet or not todo):
         source = excerpt_dir(args.out, task, excerpt)

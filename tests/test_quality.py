@@ -112,8 +112,8 @@ def test_level_norm_choices_reach_the_engine(tmp_path, model):
     both = quality.parse_model(spec, "cpu", "both")
     assert [(m.name, m.overrides) for m in both] == [("tiny-norm", {"normalize_level": True}),
                                                      ("tiny-raw", {"normalize_level": False})]
-    assert both[1].restorer.normalize_level is False and both[0].restorer.normalize_level is True
-    assert quality.parse_model(spec, "cpu", "config")[0].restorer.normalize_level is True  # the engine default
+    assert both[1].load().normalize_level is False and both[0].load().normalize_level is True
+    assert quality.parse_model(spec, "cpu", "config")[0].load().normalize_level is True  # the engine default
     assert quality.parse_model(spec, "cpu", "off")[0].overrides == {"normalize_level": False}
 
 
