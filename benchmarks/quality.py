@@ -418,9 +418,6 @@ def level_section(args, methods, models, tasks, excerpts):
 
 def picture(args, methods, task, excerpt):
     """Spectrograms of one excerpt: original, degraded, baseline and each model's main run."""
-    path = os.path.join(args.out, f"{task.name}.png")
-    if os.path.isfile(path):
-        return
     source = excerpt_dir(args.out, task, excerpt)
     signals = {"original": load_audio(os.path.join(source, "original.wav"))[0][0],
                "degraded": load_audio(os.path.join(source, "degraded.wav"))[0][0]}
@@ -431,7 +428,7 @@ def picture(args, methods, task, excerpt):
         label = method.label(task) + (f" ({method.sampler}, {method.steps} steps)" if method.model else "")
         signals[label] = load_audio(recon)[0][0]
     title = f"{task.name}: {os.path.basename(excerpt.path)} from {excerpt.start_s:g} s"
-    save_spectrogram_png(path, signals, SAMPLE_RATE, title)
+    save_spectrogram_png(os.path.join(args.out, f"{task.name}.png"), signals, SAMPLE_RATE, title)
 
 
 # ---- command line --------------------------------------------------------------------------------------
