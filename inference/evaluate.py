@@ -74,9 +74,14 @@ def lsd(est_mag, ref_mag):
     return float(np.mean(np.sqrt(np.mean(log_ratio ** 2, axis=0))))
 
 
+def first_bin_from(cutoff_hz):
+    """The first STFT bin at or above cutoff_hz; bin k is at frequency k * sr / n_fft."""
+    return int(np.ceil(cutoff_hz * N_FFT / SAMPLE_RATE))
+
+
 def band_lsd(est_mag, ref_mag, cutoff_hz):
-    """(lsd below cutoff_hz, lsd at and above it); bin k is at frequency k * sr / n_fft."""
-    split = int(np.ceil(cutoff_hz * N_FFT / SAMPLE_RATE))
+    """(lsd below cutoff_hz, lsd at and above it)."""
+    split = first_bin_from(cutoff_hz)
     return lsd(est_mag[:split], ref_mag[:split]), lsd(est_mag[split:], ref_mag[split:])
 
 

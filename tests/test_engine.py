@@ -151,6 +151,33 @@ def chunked_restorer(experts):
     return Restorer(NET, experts, [0.5], window_frames=32, hop_frames=32, chunk_seconds=0.8, overlap_seconds=0.3)
 
 
+@pytest.mark.parametrize("mode", ["bandwidth", "shortcut", "full"])
+def test_level_normalisation_restores_a_quiet_file_like_a_loud_one(restorer, experts, music, mode):
+    audio = music(1.5)
+    gap = (0.6, 0.8)
+    audio[int(gap[0] * SR):int(gap[1] * SR)] = 0.0
+
+    def run(engine, x):
+        if mode == "bandwidth":
+            return engine.bandwidth_extension(x, 4000, n_steps=3, progress=False)
+        return engine.inpaint(x, [gap], n_steps=3, mode=mode, progress=False)
+
+    loud = run(restorer, audio)
+    quiet = run(restorer, np.float32(0.03) * audio)
+    # both are sampled at the same level, so the quiet result is the loud one scaled (float32 rounding apart,
+    # which the sampler carries along: measured up to 8e-5 of the peak)
+    assert np.abs(quiet / np.float32(0.03) - loud).max() < 5e-4 * np.abs(loud).max()
+    kept = np.float32(0.03) * audio
+    if mode == "bandwidth":
+        assert np.abs(brick(quiet - kept, high=3500)[2048:-2048]).max() < 1e-5 * np.abs(kept).max()
+    else:
+        reach = np.r_[int(gap[0] * SR) - 5 * 1024:int(gap[1] * SR) + 5 * 1024]
+        assert np.array_equal(np.delete(quiet, reach), np.delete(kept, reach))  # the input itself
+    # without it the quiet file is sampled against the same noise level: a different restoration
+    raw = Restorer(NET, experts, [0.5], normalize_level=False, **SMALL)
+    assert np.abs(run(raw, np.float32(0.03) * audio) / np.float32(0.03) - loud).max() > 0.1 * np.abs(loud).max()
+
+
 def test_long_audio_in_chunks_keeps_the_band(experts, music):
     audio = brick(music(2.0, seed=4), high=5000).astype(np.float32)
     out = chunked_restorer(experts).bandwidth_extension(audio, 5000, n_steps=2, progress=False)
