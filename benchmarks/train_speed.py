@@ -1,0 +1,110 @@
+"""Training steps per second of a CPU config, plain UNet kernels against the default (Winograd) forward.
+
+Builds the config's model and data module (on the built-in demo data, written to a temporary folder) and
+runs Lightning's fit for --warmup + --steps steps per run, timing only the steps after the warm-up, with
+validation, logging and checkpoints off. The variants alternate run by run in one process, so a change
+in machine load hits both alike; the median steps/s of --repeats runs is reported.
+
+    python benchmarks/train_speed.py                                  # configs/tiny_cpu.yaml
+    python benchmarks/train_speed.py --config my_cpu.yaml --steps 10 --repeats 3
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+import lightning as L
+import torch
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from datasets.datamodule import A2SBDataModule  # noqa: E402
+from datasets.synthetic import write_demo_dataset  # noqa: E402
+from models.a2sb_module import A2SBModule  # noqa: E402
+from models.unet import UNet  # noqa: E402
+
+VARIANTS = {"plain": False, "winograd": True}
+
+
+class StepTimer(L.Callback):
+    """Wall time of each training step after the first `warmup` ones."""
+
+    def __init__(self, warmup: int):
+        self.warmup = warmup
+        self.seconds = []
+        self._start = None
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        self._start = time.perf_counter()
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        if trainer.global_step > self.warmup:
+            self.seconds.append(time.perf_counter() - self._start)
+
+
+def read_config(path: str) -> dict:
+    with open(path) as file:
+        config = yaml.safe_load(file)
+    network = config["model"]["vf_model"]
+    if network.get("class_path") != "models.unet.UNet":
+        raise SystemExit(f"{path}: model.vf_model must be models.unet.UNet, got {network.get('class_path')}")
+    others = {key: value for key, value in config["model"].items() if key != "vf_model"}
+    nested = [key for key, value in others.items() if isinstance(value, dict)]
+    if nested:
+        raise SystemExit(f"{path}: model settings {nested} are objects; this benchmark takes plain values only")
+    return config
+
+
+def steps_per_second(config: dict, data_root: str, winograd: bool, warmup: int, steps: int) -> float:
+    torch.manual_seed(0)
+    model_args = {key: value for key, value in config["model"].items() if key != "vf_model"}
+    net = UNet(**config["model"]["vf_model"].get("init_args", {}), winograd=winograd)
+    module = A2SBModule(net, **model_args)
+    data_args = dict(config["data"])
+    data_args["mix_dataset_config"] = {"demo": {"root_folder": data_root, "filename": "demo_manifest.csv"}}
+    timer = StepTimer(warmup)
+    trainer_config = config.get("trainer", {})
+    trainer = L.Trainer(accelerator="cpu", devices=1, max_steps=warmup + steps, logger=False,
+                        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+                        limit_val_batches=0, num_sanity_val_steps=0, callbacks=[timer],
+                        precision=trainer_config.get("precision", "32-true"),
+                        gradient_clip_val=trainer_config.get("gradient_clip_val"))
+    trainer.fit(module, A2SBDataModule(**data_args))
+    return len(timer.seconds) / sum(timer.seconds)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", default=os.path.join(ROOT, "configs", "tiny_cpu.yaml"))
+    parser.add_argument("--steps", type=int, default=20, help="timed steps per run")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed steps at the start of each run")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per variant (the median is reported)")
+    args = parser.parse_args()
+    config = read_config(args.config)
+    results = {name: [] for name in VARIANTS}
+    load_before = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory() as folder:
+        write_demo_dataset(folder, n_train=8, n_val=1, n_test=1, seconds=4.0)
+        for repeat in range(args.repeats):
+            for name, winograd in VARIANTS.items():
+                rate = steps_per_second(config, folder, winograd, args.warmup, args.steps)
+                results[name].append(rate)
+                print(f"  run {repeat}: {name} {rate:.3f} steps/s", file=sys.stderr, flush=True)
+    load_after = os.getloadavg()[0]
+    plain = statistics.median(results["plain"])
+    print(f"{os.path.basename(args.config)}: {args.steps} steps after {args.warmup} warm-up, {torch.get_num_threads()} "
+          f"threads, alternated, median of {args.repeats}; load average {load_before:.1f} before, {load_after:.1f} after")
+    print(f"{'variant':10}  {'steps/s':8}  {'runs':24}  vs plain")
+    for name, rates in results.items():
+        median = statistics.median(rates)
+        runs = " ".join(f"{r:.3f}" for r in rates)
+        print(f"{name:10}  {median:<8.3f}  {runs:24}  {median / plain:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
