@@ -117,6 +117,7 @@ def test_item_folder_names_cannot_collide():
     assert item_folder_name("demo/test_000.wav") == "demo%2Ftest_000.wav"
 
 
+@pytest.mark.slow
 def test_two_processes_share_a_test_set_without_overlap(tmp_path, model):
     """--shard 0/2 and 1/2 run at the same time: every test file restored once, each process doing half."""
     import subprocess
