@@ -47,13 +47,13 @@ def measure(args):
     """One length in this process; prints a JSON line."""
     import torch
     from inference.engine import Restorer
+    from models.checkpoint import save_released_layout
     from models.unet import UNet
 
     torch.manual_seed(0)
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "tiny.ckpt")
-        weights = {"vf_model." + k: v for k, v in UNet(**NET).state_dict().items()}
-        torch.save({"state_dict": weights}, path)
+        save_released_layout(UNet(**NET), path)
         restorer = Restorer(NET, [path], [], device=args.device, window_batch=args.window_batch,
                             hop_frames=args.hop_frames, chunk_seconds=args.chunk_seconds)
     audio = long_audio(args.measure, args.channels)

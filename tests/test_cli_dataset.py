@@ -5,9 +5,9 @@ import os
 import numpy as np
 import pytest
 import soundfile as sf
-from test_cli_upsample import band_energy, kept_band_error
 
 from datasets.synthetic import write_demo_dataset
+from helpers import band_energy, kept_band_error
 from inference import A2SB_inpaint_dataset, A2SB_upsample_dataset, evaluate
 from inference.cli_common import item_folder_name, periodic_gaps
 

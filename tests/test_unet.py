@@ -6,6 +6,7 @@ import pytest
 import torch
 from rotary_embedding_torch import RotaryEmbedding, apply_rotary_emb
 
+from helpers import TINY_ATTENTION_NETWORK as TINY
 from models.attention import AttentionBlock
 from models.rotary import AxialRotaryEmbedding
 from models.unet import UNet, band_embedding
@@ -13,9 +14,6 @@ from models.unet_blocks import GroupNorm32, ResBlock
 
 # A copy of ../shared/spec/unet_state_dict_full.tsv, kept in the repository so this test always runs.
 SPEC_KEYS = os.path.join(os.path.dirname(__file__), "data", "unet_state_dict_full.tsv")
-
-# 3 levels; attention at level 2 (128 channels, 2 heads of 64) and in the middle.
-TINY = dict(hidden_channels=[32, 64, 128, 128], attention_levels=[2], num_heads=2)
 
 
 def read_spec_shapes(path):
