@@ -30,7 +30,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from benchmarks.restore import TINY_NETWORK, default_device, print_table  # noqa: E402
-from datasets.synthetic import SAMPLE_RATE, music_like  # noqa: E402
+from datasets.constants import SAMPLE_RATE  # noqa: E402
+from datasets.synthetic import music_like  # noqa: E402
 from inference.engine import Restorer  # noqa: E402
 from inference.evaluate import band_lsd, magnitude  # noqa: E402
 from models.checkpoint import save_released_layout  # noqa: E402

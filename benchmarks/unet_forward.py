@@ -17,9 +17,10 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from datasets.constants import N_BINS  # noqa: E402
 from models.unet import UNet  # noqa: E402
 
-BINS, FRAMES = 1024, 256
+FRAMES = 256
 
 
 def median_seconds(model, x, t_emb, runs: int, warmup: int, autocast_dtype=None) -> float:
@@ -68,7 +69,7 @@ def main() -> None:
         if use_compile and compiled is None:
             compiled = torch.compile(model)
         for batch in args.batch_sizes:
-            x = torch.randn(batch, 3, BINS, FRAMES, device=device).contiguous(memory_format=memory_format)
+            x = torch.randn(batch, 3, N_BINS, FRAMES, device=device).contiguous(memory_format=memory_format)
             t_emb = torch.randn(batch, model.time_emb_dim, device=device)
             runner = compiled if use_compile else model
             seconds = median_seconds(runner, x, t_emb, args.runs, args.warmup, autocast_dtype)
@@ -76,7 +77,7 @@ def main() -> None:
 
     millions = sum(p.numel() for p in model.parameters()) / 1e6
     print(
-        f"UNet released config, {millions:.0f} M parameters, 3 x {BINS} x {FRAMES} windows, "
+        f"UNet released config, {millions:.0f} M parameters, 3 x {N_BINS} x {FRAMES} windows, "
         f"median of {args.runs} runs after {args.warmup} warm-up"
     )
     header = ("device", "variant", "batch", "ms/window", "windows/s")

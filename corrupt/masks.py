@@ -9,8 +9,8 @@ import math
 
 import torch
 
-SAMPLE_RATE = 44100
-HOP_LENGTH = 512
+from datasets.constants import HOP_LENGTH, N_FFT, SAMPLE_RATE
+
 TRAIN_GAP_FRACTIONS = (0.03378, 0.5404)  # 0.1 s to 1.6 s of a 256-frame segment
 VALID_GAP_FRACTION = 0.1013  # 0.3 s
 TRAIN_CUTOFF_HZ = (2000.0, 16000.0)
@@ -18,7 +18,7 @@ MIN_EXTENSION_MARGIN = 32  # frames kept away from either edge by an extension b
 MASK_KINDS = ("bandwidth", "inpainting", "extension")
 
 
-def cutoff_bin(freq_hz, sr=SAMPLE_RATE, n_fft=2048):
+def cutoff_bin(freq_hz, sr=SAMPLE_RATE, n_fft=N_FFT):
     """Row index from which a cutoff at freq_hz masks: int(n_fft f / sr)."""
     if freq_hz < 0:
         raise ValueError(f"cutoff_bin: frequency must be non-negative, got {freq_hz}")

@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 from tqdm import tqdm
 
-from datasets.audio import SAMPLE_RATE
+from datasets.constants import SAMPLE_RATE
 from datasets.manifest import read_manifest
 from inference.engine import Restorer
 from inference.io import check_output_path, read_input, write_audio

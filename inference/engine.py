@@ -33,17 +33,17 @@ from tqdm import tqdm
 
 from corrupt.degrade import degrade
 from corrupt.masks import band_column, cutoff_bin
+from datasets.constants import HOP_LENGTH, N_BINS, SAMPLE_RATE
 from inference import chunking
 from inference.gaps import gap_frames, runs, shortcut_windows, validate_gaps
+from inference.io import MIN_SAMPLES
 from inference.models import Ensemble, check_cutoffs
 from inference.sampler import sample_bridge
 from inference.windows import check_window, multidiffusion, plan_windows
 from models.bridge import time_grid
-from models.representation import HOP_LENGTH, SAMPLE_RATE, Representation, num_frames
+from models.representation import Representation, num_frames
 
 CHECKPOINTS_ENV = "A2SB_CHECKPOINTS"
-BINS = 1024
-MIN_SAMPLES = 2048
 CPU_WINDOW_BATCH = 4
 MAX_AUTO_WINDOW_BATCH = 64
 GPU_MEMORY_FRACTION = 0.8  # of the free memory, for the window batch
@@ -191,7 +191,7 @@ class Restorer:
         wave, mono = _as_channels(audio)
         if not 0 < float(cutoff_hz) < SAMPLE_RATE / 2:
             raise ValueError(f"cutoff_hz must lie between 0 and {SAMPLE_RATE / 2:.0f} Hz, got {cutoff_hz}")
-        rows = band_column(BINS, cutoff_bin(float(cutoff_hz))).to(self.device)
+        rows = band_column(N_BINS, cutoff_bin(float(cutoff_hz))).to(self.device)
         steps = self._steps(n_steps, self.bandwidth_steps)
         out = self._restore_chunks(wave, rows, None, steps, seed, ode, progress, self.keep_residual)
         return out[0] if mono else out
@@ -266,7 +266,7 @@ class Restorer:
 
     def _measure_window_bytes(self):
         """Peak GPU memory of one window through the network (activations and output)."""
-        x = torch.zeros(1, 3, BINS, self.window_frames, device=self.device)
+        x = torch.zeros(1, 3, N_BINS, self.window_frames, device=self.device)
         torch.cuda.synchronize(self.device)
         torch.cuda.reset_peak_memory_stats(self.device)
         base = torch.cuda.memory_allocated(self.device)

@@ -4,9 +4,7 @@ import math
 import numpy as np
 import torch
 
-SAMPLE_RATE = 44100
-HOP_LENGTH = 512
-N_FFT = 2048
+from datasets.constants import HOP_LENGTH, N_FFT, SAMPLE_RATE
 
 
 def _as_channels(audio, where):

@@ -10,6 +10,7 @@ from torch import nn
 from corrupt.degrade import degrade
 from corrupt.masks import (bandwidth_mask, cutoff_bin, random_degradation_mask, true_band_mask,
                            validation_inpainting_mask)
+from datasets.constants import SAMPLE_RATE
 from inference.sampler import sample_bridge
 from models import bridge
 from models.checkpoint import load_into, load_unet_weights
@@ -179,7 +180,7 @@ class A2SBModule(L.LightningModule):
             return
         from ssr_eval.metrics import AudioMetrics
 
-        metrics = AudioMetrics(44100)
+        metrics = AudioMetrics(SAMPLE_RATE)
         length = batch["audio"].shape[-1]
         clean = batch["audio"][:n_items]
         generator = torch.Generator(device=x0.device).manual_seed(4321 + batch_idx)

@@ -10,11 +10,9 @@ from typing import Optional
 import torch
 from torch import nn
 
-SAMPLE_RATE = 44100
-N_FFT = 2048
-HOP_LENGTH = 512
-WIN_LENGTH = 2048
-SEGMENT_SAMPLES = 130560  # 256 frames
+from datasets.constants import HOP_LENGTH, N_FFT
+
+WIN_LENGTH = N_FFT
 
 
 def num_frames(n_samples):
