@@ -1,4 +1,4 @@
-"""Degradation masks over the (bins x frames) image (spec section 3).
+"""Degradation masks over the (bins x frames) image (docs/DESIGN.md, "Degradations").
 
 A mask is 1 where audio is regenerated and 0 where it is kept. Full masks are float tensors of shape
 (B, 1, H, W) that broadcast over the three channels. The compact forms `band_column` (1, 1, H, 1) and

@@ -154,6 +154,7 @@ def load_audio(path, mono=True):
 
 
 def peak_normalize(audio):
-    """Divides by the peak magnitude when any sample exceeds 1 (spec section 1); otherwise unchanged."""
+    """Divides by the peak magnitude when any sample exceeds 1, as the authors scale training audio; otherwise
+    unchanged."""
     peak = float(np.max(np.abs(audio))) if audio.size else 0.0
     return audio / peak if peak > 1.0 else audio

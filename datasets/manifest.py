@@ -5,7 +5,7 @@
 - Splits are "train", "valid" and "test"; "val" and "validation" are read as "valid" (case-insensitive).
 - Relative file paths resolve against `root_folder` when given, else against the manifest's own folder.
 - The optional 4th column is the file's estimated true sampling rate in Hz (the band that really holds
-  content); it feeds the loss mask (spec section 3).
+  content); it feeds the loss mask (docs/DESIGN.md, "Degradations").
 Every error names the manifest file and the line number.
 """
 import csv

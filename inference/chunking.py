@@ -10,7 +10,7 @@ one) in its middle joins identical waveforms.
 
 The image drops the STFT's DC bin. `encode_frames_with_dc` also hands that bin over, and `decode_frames`
 can put it back in place of the zero bin the inverse chain prepends, so that one synthesis gives the
-restored image plus the input's DC content (both need the spec's chains: the STFT first, the ISTFT last).
+restored image plus the input's DC content (both need the default chains: the STFT first, the ISTFT last).
 """
 import numpy as np
 

@@ -5,7 +5,7 @@
     fixed = restorer.inpaint(audio, gaps=[(12.0, 12.3)])
 
 Everything runs in this process: the checkpoints are loaded once, then any number of files go through.
-Each file is sampled as in spec section 5 (bridge sampler, MultiDiffusion windows), in chunks of
+Each file is sampled as docs/DESIGN.md describes (bridge sampler, MultiDiffusion windows), in chunks of
 `chunk_seconds` that each continue the restored audio of the previous one (inference/chunking.py), so
 memory stays bounded for any length. Channels are restored together with the same noise draws, which
 keeps the regenerated part coherent across channels (independent draws would decorrelate it and smear
