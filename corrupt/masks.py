@@ -25,10 +25,10 @@ def cutoff_bin(freq_hz, sr=SAMPLE_RATE, n_fft=N_FFT):
     return int(n_fft * freq_hz / sr)
 
 
-def gap_frames(width, fraction):
+def gap_frame_count(width, fraction):
     """Inpainting gap width in whole frames: fraction * width rounded half up, at least 1."""
     if not 0.0 < fraction <= 1.0:
-        raise ValueError(f"gap_frames: fraction must be in (0, 1], got {fraction}")
+        raise ValueError(f"gap_frame_count: fraction must be in (0, 1], got {fraction}")
     return min(width, max(1, math.floor(fraction * width + 0.5)))
 
 
@@ -64,7 +64,7 @@ def inpainting_mask(height, width, start, gap):
 
 def validation_inpainting_mask(height, width, fraction=VALID_GAP_FRACTION):
     """(1, 1, H, W): one centred gap of `fraction` of the frames (26 of 256 by default)."""
-    gap = gap_frames(width, fraction)
+    gap = gap_frame_count(width, fraction)
     return inpainting_mask(height, width, (width - gap) // 2, gap)
 
 

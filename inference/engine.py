@@ -35,7 +35,7 @@ from corrupt.degrade import degrade
 from corrupt.masks import band_column, cutoff_bin
 from datasets.constants import HOP_LENGTH, N_BINS, SAMPLE_RATE
 from inference import chunking
-from inference.gaps import gap_frames, runs, shortcut_windows, validate_gaps
+from inference.gaps import frames_touching_gaps, runs, shortcut_windows, validate_gaps
 from inference.io import MIN_SAMPLES
 from inference.models import Ensemble, check_cutoffs
 from inference.sampler import sample_bridge
@@ -58,7 +58,7 @@ def window_batch_for(free_bytes, bytes_per_window, state_bytes):
     return int(min(MAX_AUTO_WINDOW_BATCH, max(1, usable // max(bytes_per_window, 1))))
 
 
-def _as_channels(audio):
+def _validated_audio(audio):
     """(channels, samples) float32 view of the input, and whether it was 1-D (mono)."""
     array = np.asarray(audio)
     if array.ndim not in (1, 2) or not np.issubdtype(array.dtype, np.floating):
@@ -188,7 +188,7 @@ class Restorer:
     @torch.inference_mode()
     def bandwidth_extension(self, audio, cutoff_hz, n_steps=None, seed=0, ode=False, progress=True):
         """Regenerates everything above cutoff_hz; returns float32 audio of the input's shape."""
-        wave, mono = _as_channels(audio)
+        wave, mono = _validated_audio(audio)
         if not 0 < float(cutoff_hz) < SAMPLE_RATE / 2:
             raise ValueError(f"cutoff_hz must lie between 0 and {SAMPLE_RATE / 2:.0f} Hz, got {cutoff_hz}")
         rows = band_column(N_BINS, cutoff_bin(float(cutoff_hz))).to(self.device)
@@ -205,10 +205,10 @@ class Restorer:
         """
         if mode not in INPAINT_MODES:
             raise ValueError(f"inpaint: mode must be one of {INPAINT_MODES}, got {mode!r}")
-        wave, mono = _as_channels(audio)
+        wave, mono = _validated_audio(audio)
         gaps = validate_gaps(gaps, wave.shape[-1] / SAMPLE_RATE)
         steps = self._steps(n_steps, self.inpainting_steps)
-        flags = gap_frames(gaps, num_frames(wave.shape[-1]))
+        flags = frames_touching_gaps(gaps, num_frames(wave.shape[-1]))
         windows = None
         if mode != "full":
             windows = shortcut_windows(flags.numpy(), self.window_frames, self.window_frames // 8)

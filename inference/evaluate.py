@@ -81,7 +81,7 @@ def band_lsd(est_mag, ref_mag, cutoff_hz):
     return lsd(est_mag[:split], ref_mag[:split]), lsd(est_mag[split:], ref_mag[split:])
 
 
-def gap_frames(n_frames, gaps):
+def frames_centred_in_gaps(n_frames, gaps):
     """Frames whose centre (frame j is centred on sample j * hop) lies inside one of the gaps."""
     centres = np.arange(n_frames) * METRIC_HOP / SAMPLE_RATE
     inside = np.zeros(n_frames, dtype=bool)
@@ -100,7 +100,7 @@ def score_channel(est, ref, task):
     if kind == "bandwidth":
         scores["lsd_low"], scores["lsd_high"] = band_lsd(est_mag, ref_mag, value)
     else:
-        inside = gap_frames(ref_mag.shape[1], periodic_gaps(len(ref) / SAMPLE_RATE, *value))
+        inside = frames_centred_in_gaps(ref_mag.shape[1], periodic_gaps(len(ref) / SAMPLE_RATE, *value))
         if inside.any():
             scores["lsd_gap"] = lsd(est_mag[:, inside], ref_mag[:, inside])
     return scores
