@@ -30,10 +30,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from benchmarks.restore import TINY_NETWORK, default_device, print_table  # noqa: E402
-from datasets.synthetic import SAMPLE_RATE, music_like  # noqa: E402
+from datasets.constants import SAMPLE_RATE  # noqa: E402
+from datasets.synthetic import music_like  # noqa: E402
 from inference.engine import Restorer  # noqa: E402
 from inference.evaluate import band_lsd, magnitude  # noqa: E402
-from models.bridge import TimeEmbedding  # noqa: E402
+from models.checkpoint import save_released_layout  # noqa: E402
 from models.unet import UNet  # noqa: E402
 
 WEIGHT_STD = 0.03
@@ -47,9 +48,7 @@ def write_random_checkpoint(path, seed=0):
     with torch.no_grad():
         for parameter in net.parameters():
             parameter.normal_(0, WEIGHT_STD)
-    state = {f"vf_model.{key}": value for key, value in net.state_dict().items()}
-    state["t_to_emb.multipliers"] = TimeEmbedding().multipliers
-    torch.save({"state_dict": state}, path)
+    save_released_layout(net, path)
 
 
 def low_pass(audio, cutoff_hz):

@@ -24,11 +24,11 @@ import soundfile as sf
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from datasets.audio import SAMPLE_RATE, load_audio, peak_normalize, read_segment  # noqa: E402
+from datasets.audio import load_audio, peak_normalize, read_segment  # noqa: E402
+from datasets.constants import SAMPLE_RATE, SEGMENT_SAMPLES  # noqa: E402
 from datasets.manifest import read_manifest, select_files  # noqa: E402
 from datasets.segments import TrainSegments  # noqa: E402
 from datasets.synthetic import music_like  # noqa: E402
-from models.representation import SEGMENT_SAMPLES  # noqa: E402
 
 CLIP_SECONDS = 30.0
 

@@ -28,8 +28,9 @@ import torch
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from datasets.synthetic import SAMPLE_RATE, music_like  # noqa: E402
-from models.bridge import TimeEmbedding  # noqa: E402
+from datasets.constants import SAMPLE_RATE  # noqa: E402
+from datasets.synthetic import music_like  # noqa: E402
+from models.checkpoint import save_released_layout  # noqa: E402
 from models.unet import UNet  # noqa: E402
 
 # The smallest UNet the network code allows at full resolution (GroupNorm(32) widths; the middle attention
@@ -44,11 +45,9 @@ MAX_OUTSIDE_SHARE = 0.05
 # ---- helpers shared with memory_vs_length.py ----------------------------------------------------------------
 
 def write_tiny_checkpoint(path, network=TINY_NETWORK, seed=0):
-    """A checkpoint laid out like the released ones: {"state_dict": {"vf_model.*": ..., "t_to_emb.multipliers"}}."""
+    """A freshly initialised UNet, saved in the released checkpoint layout."""
     torch.manual_seed(seed)
-    state = {f"vf_model.{key}": value for key, value in UNet(**network).state_dict().items()}
-    state["t_to_emb.multipliers"] = TimeEmbedding().multipliers
-    torch.save({"state_dict": state}, path)
+    save_released_layout(UNet(**network), path)
 
 
 def music(seconds):

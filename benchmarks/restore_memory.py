@@ -19,8 +19,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from datasets.constants import SAMPLE_RATE  # noqa: E402
+
 NET = dict(hidden_channels=[32, 32, 32, 64], attention_levels=[], num_res_blocks=1, num_heads=1, dropout=0.0)
-SR = 44100
 
 
 def rss_mib():
@@ -35,7 +36,7 @@ def long_audio(minutes, channels):
     from datasets.synthetic import music_like
 
     clip = music_like(20.0, seed=0)
-    audio = np.empty((channels, int(minutes * 60 * SR)), dtype=np.float32)
+    audio = np.empty((channels, int(minutes * 60 * SAMPLE_RATE)), dtype=np.float32)
     for start in range(0, audio.shape[-1], len(clip)):
         piece = clip[:audio.shape[-1] - start]
         for channel in range(channels):
@@ -47,13 +48,13 @@ def measure(args):
     """One length in this process; prints a JSON line."""
     import torch
     from inference.engine import Restorer
+    from models.checkpoint import save_released_layout
     from models.unet import UNet
 
     torch.manual_seed(0)
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "tiny.ckpt")
-        weights = {"vf_model." + k: v for k, v in UNet(**NET).state_dict().items()}
-        torch.save({"state_dict": weights}, path)
+        save_released_layout(UNet(**NET), path)
         restorer = Restorer(NET, [path], [], device=args.device, window_batch=args.window_batch,
                             hop_frames=args.hop_frames, chunk_seconds=args.chunk_seconds)
     audio = long_audio(args.measure, args.channels)

@@ -27,9 +27,10 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from datasets.constants import N_BINS  # noqa: E402
 from models.unet import UNet  # noqa: E402
 
-BINS, FRAMES = 1024, 256
+FRAMES = 256
 MAX_RELATIVE_DIFFERENCE = 1e-4
 COMPARED_VARIANTS = ("winograd", "channels_last", "compile")
 
@@ -79,7 +80,7 @@ def speed_table(args) -> None:
         if use_compile and compiled is None:
             compiled = torch.compile(model)
         for batch in args.batch_sizes:
-            x = torch.randn(batch, 3, BINS, args.frames, device=device).contiguous(memory_format=memory_format)
+            x = torch.randn(batch, 3, N_BINS, args.frames, device=device).contiguous(memory_format=memory_format)
             t_emb = torch.randn(batch, model.time_emb_dim, device=device)
             runner = compiled if use_compile else model
             seconds = median_seconds(runner, x, t_emb, args.runs, args.warmup, autocast_dtype)
@@ -87,7 +88,7 @@ def speed_table(args) -> None:
 
     millions = sum(p.numel() for p in model.parameters()) / 1e6
     print(
-        f"UNet released config, {millions:.0f} M parameters, 3 x {BINS} x {args.frames} windows, "
+        f"UNet released config, {millions:.0f} M parameters, 3 x {N_BINS} x {args.frames} windows, "
         f"median of {args.runs} runs after {args.warmup} warm-up"
     )
     print_table(("device", "variant", "batch", "ms/window", "windows/s"), (8, 40, 6, 10, 10), rows)

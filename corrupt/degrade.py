@@ -1,4 +1,4 @@
-"""Builds the degraded image x1 from a clean image and a mask (spec section 3)."""
+"""Builds the degraded image x1 from a clean image and a mask (docs/DESIGN.md, equation (1))."""
 import torch
 
 NOISE_SCALE = 0.5

@@ -1,4 +1,4 @@
-"""Degradation masks over the (bins x frames) image (spec section 3).
+"""Degradation masks over the (bins x frames) image (docs/DESIGN.md, "Degradations").
 
 A mask is 1 where audio is regenerated and 0 where it is kept. Full masks are float tensors of shape
 (B, 1, H, W) that broadcast over the three channels. The compact forms `band_column` (1, 1, H, 1) and
@@ -9,8 +9,8 @@ import math
 
 import torch
 
-SAMPLE_RATE = 44100
-HOP_LENGTH = 512
+from datasets.constants import HOP_LENGTH, N_FFT, SAMPLE_RATE
+
 TRAIN_GAP_FRACTIONS = (0.03378, 0.5404)  # 0.1 s to 1.6 s of a 256-frame segment
 VALID_GAP_FRACTION = 0.1013  # 0.3 s
 TRAIN_CUTOFF_HZ = (2000.0, 16000.0)
@@ -18,17 +18,17 @@ MIN_EXTENSION_MARGIN = 32  # frames kept away from either edge by an extension b
 MASK_KINDS = ("bandwidth", "inpainting", "extension")
 
 
-def cutoff_bin(freq_hz, sr=SAMPLE_RATE, n_fft=2048):
+def cutoff_bin(freq_hz, sr=SAMPLE_RATE, n_fft=N_FFT):
     """Row index from which a cutoff at freq_hz masks: int(n_fft f / sr)."""
     if freq_hz < 0:
         raise ValueError(f"cutoff_bin: frequency must be non-negative, got {freq_hz}")
     return int(n_fft * freq_hz / sr)
 
 
-def gap_frames(width, fraction):
+def gap_frame_count(width, fraction):
     """Inpainting gap width in whole frames: fraction * width rounded half up, at least 1."""
     if not 0.0 < fraction <= 1.0:
-        raise ValueError(f"gap_frames: fraction must be in (0, 1], got {fraction}")
+        raise ValueError(f"gap_frame_count: fraction must be in (0, 1], got {fraction}")
     return min(width, max(1, math.floor(fraction * width + 0.5)))
 
 
@@ -64,7 +64,7 @@ def inpainting_mask(height, width, start, gap):
 
 def validation_inpainting_mask(height, width, fraction=VALID_GAP_FRACTION):
     """(1, 1, H, W): one centred gap of `fraction` of the frames (26 of 256 by default)."""
-    gap = gap_frames(width, fraction)
+    gap = gap_frame_count(width, fraction)
     return inpainting_mask(height, width, (width - gap) // 2, gap)
 
 

@@ -12,7 +12,8 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-SAMPLE_RATE = 44100
+from datasets.constants import SAMPLE_RATE
+
 # Native-rate context read on each side of a segment so the resampling filter sees real neighbours and the
 # segment matches a whole-file resample (measured: 20 ms brings the difference to float32 rounding).
 RESAMPLE_CONTEXT_S = 0.02
@@ -153,6 +154,7 @@ def load_audio(path, mono=True):
 
 
 def peak_normalize(audio):
-    """Divides by the peak magnitude when any sample exceeds 1 (spec section 1); otherwise unchanged."""
+    """Divides by the peak magnitude when any sample exceeds 1, as the authors scale training audio; otherwise
+    unchanged."""
     peak = float(np.max(np.abs(audio))) if audio.size else 0.0
     return audio / peak if peak > 1.0 else audio

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import uniform_filter1d
 
-SAMPLE_RATE = 44100
-N_FFT = 4096
+from datasets.constants import SAMPLE_RATE
+
+ANALYSIS_N_FFT = 4096  # the detector's own STFT: 10.8 Hz bins, finer than the representation's
 SMOOTH_HZ = 100.0
 MIN_EDGE_HZ = 500.0
 FAR_FRACTION = 0.97  # the far region always includes the top 3% of the band
@@ -31,7 +32,7 @@ REFINE_SMOOTH = 0.04  # half-width of the relative-power average, as a fraction 
 EDGE_POWER = 0.35  # about -4.5 dB
 
 
-def average_power(audio, n_fft=N_FFT):
+def average_power(audio, n_fft=ANALYSIS_N_FFT):
     """Long-term average power spectrum (n_fft // 2 + 1 bins), all channels and frames pooled."""
     audio = np.asarray(audio, dtype=np.float64)
     if audio.ndim == 1:
@@ -75,7 +76,7 @@ def detect_cutoff(audio, sr=SAMPLE_RATE, margin_db=6.0, min_drop_db=20.0):
     power = average_power(audio)
     if power.max() <= 0:
         return None
-    bin_hz = sr / N_FFT
+    bin_hz = sr / ANALYSIS_N_FFT
     power = np.maximum(uniform_filter1d(power, size=max(1, int(round(SMOOTH_HZ / bin_hz))), mode="nearest"), 0)
     level = 10.0 * np.log10(power + power.max() * 1e-20)
     n = len(level)

@@ -24,6 +24,7 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader
 
+from datasets.constants import SEGMENT_SAMPLES
 from datasets.manifest import ManifestError, read_manifest, select_files
 from datasets.segments import CentredSegments, EpochSampler, FailureTracker, TrainSegments, collate_segments
 
@@ -54,7 +55,7 @@ class A2SBDataModule(L.LightningDataModule):
         mix_dataset_config: dict,
         batch_size: int = 10,
         num_workers: int = 4,
-        segment_samples: int = 130560,
+        segment_samples: int = SEGMENT_SAMPLES,
         samples_per_epoch: int = 10000,
         val_batch_size: int | None = None,
         max_failed_file_share: float = 0.05,

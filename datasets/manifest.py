@@ -5,17 +5,18 @@
 - Splits are "train", "valid" and "test"; "val" and "validation" are read as "valid" (case-insensitive).
 - Relative file paths resolve against `root_folder` when given, else against the manifest's own folder.
 - The optional 4th column is the file's estimated true sampling rate in Hz (the band that really holds
-  content); it feeds the loss mask (spec section 3).
+  content); it feeds the loss mask (docs/DESIGN.md, "Degradations").
 Every error names the manifest file and the line number.
 """
 import csv
 import os
 from dataclasses import dataclass
 
+from datasets.constants import N_BINS, N_FFT, SAMPLE_RATE
+
 SPLITS = ("train", "valid", "test")
 SPLIT_ALIASES = {"val": "valid", "validation": "valid"}
 MIN_TRUE_SR = 32000  # rows below this are skipped when a dataset sets apply_sr_loss_mask
-N_BINS = 1024  # image height (DC bin dropped); max_bin == N_BINS excludes nothing
 MISSING_FILES_SHOWN = 5
 
 
@@ -101,8 +102,9 @@ def _require_files(rows, manifest):
             f"{manifest}: {len(missing)} of {len(rows)} audio files not found ({shown}{more})")
 
 
-def loss_max_bin(sr_true, n_fft=2048, sample_rate=44100):
-    """First bin above the file's true Nyquist, int(n_fft * (sr_true / 2) / sample_rate), capped at 1024."""
+def loss_max_bin(sr_true, n_fft=N_FFT, sample_rate=SAMPLE_RATE):
+    """First bin above the file's true Nyquist, int(n_fft * (sr_true / 2) / sample_rate), capped at N_BINS
+    (max_bin == N_BINS excludes nothing)."""
     if sr_true is None:
         return N_BINS
     return min(N_BINS, int(n_fft * (sr_true / 2) / sample_rate))

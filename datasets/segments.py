@@ -13,7 +13,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
-from datasets.audio import SAMPLE_RATE, AudioReadError, info, peak_normalize, read_segment
+from datasets.audio import AudioReadError, info, peak_normalize, read_segment
+from datasets.constants import SAMPLE_RATE
 
 log = logging.getLogger(__name__)
 FAILED_PATHS_SHOWN = 5

@@ -12,7 +12,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from datasets.audio import SAMPLE_RATE  # noqa: E402
+from datasets.constants import SAMPLE_RATE  # noqa: E402
 from inference.cli_common import (add_dataset_options, add_model_options, check_steps, inpaint_task,  # noqa: E402
                                   periodic_gaps, run_dataset, run_main)
 from inference.engine import INPAINT_MODES  # noqa: E402

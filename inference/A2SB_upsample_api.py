@@ -12,7 +12,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from datasets.audio import SAMPLE_RATE  # noqa: E402
+from datasets.constants import SAMPLE_RATE  # noqa: E402
 from inference.cli_common import (add_io_options, add_model_options, check_cutoff, check_steps,  # noqa: E402
                                   finish, load_restorer, prepare_output, run_main)
 from datasets.band_edge import detect_cutoff  # noqa: E402

@@ -13,7 +13,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import soxr  # noqa: E402
 
-from datasets.audio import SAMPLE_RATE  # noqa: E402
+from datasets.constants import SAMPLE_RATE  # noqa: E402
 from inference.cli_common import (add_dataset_options, add_model_options, bandwidth_task, check_cutoff,  # noqa: E402
                                   check_steps, run_dataset, run_main)
 

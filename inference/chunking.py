@@ -10,21 +10,20 @@ one) in its middle joins identical waveforms.
 
 The image drops the STFT's DC bin. `encode_frames_with_dc` also hands that bin over, and `decode_frames`
 can put it back in place of the zero bin the inverse chain prepends, so that one synthesis gives the
-restored image plus the input's DC content (both need the spec's chains: the STFT first, the ISTFT last).
+restored image plus the input's DC content (both need the default chains: the STFT first, the ISTFT last).
 """
 import numpy as np
 
+from datasets.constants import HOP_LENGTH, N_FFT, SAMPLE_RATE
 from models.representation import ISTFT, STFT
 
-HOP_LENGTH = 512
-N_FFT = 2048
 CONTEXT_FRAMES = N_FFT // HOP_LENGTH // 2  # a frame's window reaches this many hops to either side
 # The known half of an overlap must hold a fade away from both decoders' edge effects.
 MIN_OVERLAP_FRAMES = 2 * (4 * CONTEXT_FRAMES + 4)
 FADE_SAMPLES = 1024
 
 
-def frames_for(seconds, sr=44100, hop=HOP_LENGTH):
+def frames_for(seconds, sr=SAMPLE_RATE, hop=HOP_LENGTH):
     """Whole frames in `seconds` (rounded)."""
     return int(round(seconds * sr / hop))
 
@@ -34,7 +33,7 @@ def plan_chunks(n_frames, chunk_frames, overlap_frames):
     previous one ends. One chunk when the file fits."""
     if overlap_frames < MIN_OVERLAP_FRAMES:
         raise ValueError(f"chunks: the overlap must be at least {MIN_OVERLAP_FRAMES} frames "
-                         f"({MIN_OVERLAP_FRAMES * HOP_LENGTH / 44100:.3f} s), got {overlap_frames}")
+                         f"({MIN_OVERLAP_FRAMES * HOP_LENGTH / SAMPLE_RATE:.3f} s), got {overlap_frames}")
     if chunk_frames <= overlap_frames:
         raise ValueError(f"chunks: a chunk ({chunk_frames} frames) must be longer than the overlap "
                          f"({overlap_frames} frames)")

@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 from tqdm import tqdm
 
-from datasets.audio import SAMPLE_RATE
+from datasets.constants import SAMPLE_RATE
 from datasets.manifest import read_manifest
 from inference.engine import Restorer
 from inference.io import check_output_path, read_input, write_audio
@@ -122,7 +122,7 @@ def run_main(body, args):
         return 130
 
 
-# ---- dataset output layout (spec section 5) -------------------------------------------------------------
+# ---- dataset output layout (the authors'; docs/DESIGN.md, "Dataset tools") ------------------------------
 
 def _number(value):
     """4000.0 -> "4000", 0.3 -> "0.3": short, and parse_task reads back the exact value."""
@@ -209,7 +209,7 @@ def dataset_jobs(args, task):
 
 
 def run_dataset(args, task, degrade, restore):
-    """Writes original.wav, degraded.wav and recon.wav for each selected test file (spec section 5).
+    """Writes original.wav, degraded.wav and recon.wav for each selected test file (docs/DESIGN.md, "Dataset tools").
 
     degrade(audio) -> degraded audio; restore(restorer, degraded) -> restored audio. Files whose recon.wav
     exists are skipped; the models are loaded once, and only when some file is left. A failing file is

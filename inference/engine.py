@@ -5,7 +5,7 @@
     fixed = restorer.inpaint(audio, gaps=[(12.0, 12.3)])
 
 Everything runs in this process: the checkpoints are loaded once, then any number of files go through.
-Each file is sampled as in spec section 5 (bridge sampler, MultiDiffusion windows), in chunks of
+Each file is sampled as docs/DESIGN.md describes (bridge sampler, MultiDiffusion windows), in chunks of
 `chunk_seconds` that each continue the restored audio of the previous one (inference/chunking.py), so
 memory stays bounded for any length. Channels are restored together with the same noise draws, which
 keeps the regenerated part coherent across channels (independent draws would decorrelate it and smear
@@ -42,18 +42,18 @@ from tqdm import tqdm
 
 from corrupt.degrade import degrade
 from corrupt.masks import band_column, cutoff_bin
+from datasets.constants import HOP_LENGTH, N_BINS, SAMPLE_RATE
 from datasets.level import gain_to_typical
 from inference import chunking
-from inference.gaps import gap_frames, runs, shortcut_windows, validate_gaps
+from inference.gaps import frames_touching_gaps, runs, shortcut_windows, validate_gaps
+from inference.io import MIN_SAMPLES
 from inference.models import Ensemble, check_cutoffs
 from inference.sampler import sample_bridge
 from inference.windows import check_window, multidiffusion, plan_windows
 from models.bridge import time_grid
-from models.representation import HOP_LENGTH, SAMPLE_RATE, Representation, num_frames
+from models.representation import Representation, num_frames
 
 CHECKPOINTS_ENV = "A2SB_CHECKPOINTS"
-BINS = 1024
-MIN_SAMPLES = 2048
 CPU_WINDOW_BATCH = 4
 MAX_AUTO_WINDOW_BATCH = 64
 GPU_MEMORY_FRACTION = 0.8  # of the free memory, for the window batch
@@ -68,7 +68,7 @@ def window_batch_for(free_bytes, bytes_per_window, state_bytes):
     return int(min(MAX_AUTO_WINDOW_BATCH, max(1, usable // max(bytes_per_window, 1))))
 
 
-def _as_channels(audio):
+def _validated_audio(audio):
     """(channels, samples) float32 view of the input, and whether it was 1-D (mono)."""
     array = np.asarray(audio)
     if array.ndim not in (1, 2) or not np.issubdtype(array.dtype, np.floating):
@@ -202,10 +202,10 @@ class Restorer:
     @torch.inference_mode()
     def bandwidth_extension(self, audio, cutoff_hz, n_steps=None, seed=0, ode=False, progress=True):
         """Regenerates everything above cutoff_hz; returns float32 audio of the input's shape."""
-        wave, mono = _as_channels(audio)
+        wave, mono = _validated_audio(audio)
         if not 0 < float(cutoff_hz) < SAMPLE_RATE / 2:
             raise ValueError(f"cutoff_hz must lie between 0 and {SAMPLE_RATE / 2:.0f} Hz, got {cutoff_hz}")
-        rows = band_column(BINS, cutoff_bin(float(cutoff_hz))).to(self.device)
+        rows = band_column(N_BINS, cutoff_bin(float(cutoff_hz))).to(self.device)
         steps = self._steps(n_steps, self.bandwidth_steps)
         out = self._restore_chunks(wave, rows, None, steps, seed, ode, progress, self.keep_residual,
                                    self._gain(wave))
@@ -220,10 +220,10 @@ class Restorer:
         """
         if mode not in INPAINT_MODES:
             raise ValueError(f"inpaint: mode must be one of {INPAINT_MODES}, got {mode!r}")
-        wave, mono = _as_channels(audio)
+        wave, mono = _validated_audio(audio)
         gaps = validate_gaps(gaps, wave.shape[-1] / SAMPLE_RATE)
         steps = self._steps(n_steps, self.inpainting_steps)
-        flags = gap_frames(gaps, num_frames(wave.shape[-1]))
+        flags = frames_touching_gaps(gaps, num_frames(wave.shape[-1]))
         windows = None
         if mode != "full":
             windows = shortcut_windows(flags.numpy(), self.window_frames, self.window_frames // 8)
@@ -284,7 +284,7 @@ class Restorer:
 
     def _measure_window_bytes(self):
         """Peak GPU memory of one window through the network (activations and output)."""
-        x = torch.zeros(1, 3, BINS, self.window_frames, device=self.device)
+        x = torch.zeros(1, 3, N_BINS, self.window_frames, device=self.device)
         torch.cuda.synchronize(self.device)
         torch.cuda.reset_peak_memory_stats(self.device)
         base = torch.cuda.memory_allocated(self.device)

@@ -24,12 +24,13 @@ import librosa  # noqa: E402
 import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from datasets.audio import SAMPLE_RATE, load_audio  # noqa: E402
+from datasets.audio import load_audio  # noqa: E402
+from datasets.constants import SAMPLE_RATE  # noqa: E402
 from inference.cli_common import parse_task, periodic_gaps, run_main  # noqa: E402
 from inference.io import write_text  # noqa: E402
 
-N_FFT = 2048
-HOP = 441  # ssr_eval's hop at 44.1 kHz (10 ms)
+METRIC_N_FFT = 2048  # ssr_eval's STFT, not the representation's: same size, other hop
+METRIC_HOP = 441  # ssr_eval's hop at 44.1 kHz (10 ms)
 EPS = 1e-12  # ssr_eval's
 MAX_LENGTH_MISMATCH = 100  # samples; ssr_eval refuses larger differences
 METRICS = ("lsd", "lsd_low", "lsd_high", "lsd_gap", "log_sispec", "sispec", "ssim")
@@ -64,7 +65,7 @@ def find_items(exp_dir):
 
 def magnitude(audio):
     """|STFT| (bins x frames) as ssr_eval computes it."""
-    return np.abs(librosa.stft(audio, n_fft=N_FFT, hop_length=HOP))
+    return np.abs(librosa.stft(audio, n_fft=METRIC_N_FFT, hop_length=METRIC_HOP))
 
 
 def lsd(est_mag, ref_mag):
@@ -76,7 +77,7 @@ def lsd(est_mag, ref_mag):
 
 def first_bin_from(cutoff_hz):
     """The first STFT bin at or above cutoff_hz; bin k is at frequency k * sr / n_fft."""
-    return int(np.ceil(cutoff_hz * N_FFT / SAMPLE_RATE))
+    return int(np.ceil(cutoff_hz * METRIC_N_FFT / SAMPLE_RATE))
 
 
 def band_lsd(est_mag, ref_mag, cutoff_hz):
@@ -85,9 +86,9 @@ def band_lsd(est_mag, ref_mag, cutoff_hz):
     return lsd(est_mag[:split], ref_mag[:split]), lsd(est_mag[split:], ref_mag[split:])
 
 
-def gap_frames(n_frames, gaps):
+def frames_centred_in_gaps(n_frames, gaps):
     """Frames whose centre (frame j is centred on sample j * hop) lies inside one of the gaps."""
-    centres = np.arange(n_frames) * HOP / SAMPLE_RATE
+    centres = np.arange(n_frames) * METRIC_HOP / SAMPLE_RATE
     inside = np.zeros(n_frames, dtype=bool)
     for start, end in gaps:
         inside |= (centres >= start) & (centres < end)
@@ -104,7 +105,7 @@ def score_channel(est, ref, task):
     if kind == "bandwidth":
         scores["lsd_low"], scores["lsd_high"] = band_lsd(est_mag, ref_mag, value)
     else:
-        inside = gap_frames(ref_mag.shape[1], periodic_gaps(len(ref) / SAMPLE_RATE, *value))
+        inside = frames_centred_in_gaps(ref_mag.shape[1], periodic_gaps(len(ref) / SAMPLE_RATE, *value))
         if inside.any():
             scores["lsd_gap"] = lsd(est_mag[:, inside], ref_mag[:, inside])
     return scores

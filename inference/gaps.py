@@ -4,12 +4,10 @@ import math
 import numpy as np
 import torch
 
-SAMPLE_RATE = 44100
-HOP_LENGTH = 512
-N_FFT = 2048
+from datasets.constants import HOP_LENGTH, N_FFT, SAMPLE_RATE
 
 
-def _as_channels(audio, where):
+def _as_channel_rows(audio, where):
     audio = np.asarray(audio)
     if audio.ndim == 1:
         audio = audio[None]
@@ -31,7 +29,7 @@ def detect_gaps(audio, sr=SAMPLE_RATE, min_ms=10.0, threshold_db=-80.0, include_
     Returns [(start_s, end_s), ...]. Silence touching the start or the end of the file is usually a
     fade or a pause, not a dropout, so it is left out unless include_edges.
     """
-    audio = _as_channels(audio, "detect_gaps")
+    audio = _as_channel_rows(audio, "detect_gaps")
     if min_ms <= 0:
         raise ValueError(f"detect_gaps: min_ms must be positive, got {min_ms}")
     if threshold_db > 0:
@@ -70,7 +68,7 @@ def validate_gaps(gaps, duration):
     return checked
 
 
-def gap_frames(gaps, n_frames, sr=SAMPLE_RATE, hop=HOP_LENGTH, n_fft=N_FFT):
+def frames_touching_gaps(gaps, n_frames, sr=SAMPLE_RATE, hop=HOP_LENGTH, n_fft=N_FFT):
     """Bool (n_frames,) flags of the STFT frames whose analysis window overlaps a gap.
 
     Frame i covers samples [i hop - n_fft / 2, i hop + n_fft / 2) (centred STFT). A frame that sees even

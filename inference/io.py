@@ -11,9 +11,10 @@ import tempfile
 import numpy as np
 import soundfile as sf
 
-from datasets.audio import SAMPLE_RATE, load_audio
+from datasets.audio import load_audio
+from datasets.constants import N_FFT, SAMPLE_RATE
 
-MIN_SAMPLES = 2048  # one STFT frame (n_fft) at 44.1 kHz
+MIN_SAMPLES = N_FFT  # one STFT frame
 SILENCE_PEAK = 1e-6  # -120 dBFS, about 8 steps of 24-bit audio: quieter is digital silence
 KEPT_SUBTYPES = ("PCM_16", "PCM_24", "FLOAT")
 # Input subtypes that cannot or should not be mirrored, and what is written instead.

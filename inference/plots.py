@@ -5,13 +5,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from datasets.constants import HOP_LENGTH, N_FFT, SAMPLE_RATE  # noqa: E402
 from inference.io import write_atomically  # noqa: E402
 
-N_FFT = 2048
-HOP = 512
 
-
-def log_spectrogram(audio, n_fft=N_FFT, hop=HOP):
+def log_spectrogram(audio, n_fft=N_FFT, hop=HOP_LENGTH):
     """dB magnitude spectrogram (bins x frames) of mono audio, floored at -100 dB."""
     audio = np.asarray(audio, dtype=np.float32)
     if len(audio) < n_fft:
@@ -23,7 +21,7 @@ def log_spectrogram(audio, n_fft=N_FFT, hop=HOP):
     return 20 * np.log10(np.maximum(mag, 1e-5))
 
 
-def spectrogram_figure(signals, sr=44100, title=None):
+def spectrogram_figure(signals, sr=SAMPLE_RATE, title=None):
     """Figure with one spectrogram panel per entry of `signals` (name -> mono audio)."""
     fig, axes = plt.subplots(len(signals), 1, figsize=(10, 2.6 * len(signals)), squeeze=False)
     for ax, (name, audio) in zip(axes[:, 0], signals.items()):
@@ -40,7 +38,7 @@ def spectrogram_figure(signals, sr=44100, title=None):
     return fig
 
 
-def save_spectrogram_png(path, signals, sr=44100, title=None):
+def save_spectrogram_png(path, signals, sr=SAMPLE_RATE, title=None):
     """Writes the spectrogram panels of `signals` (name -> mono audio) to `path` atomically."""
     fig = spectrogram_figure(signals, sr, title)
     try:

@@ -1,4 +1,4 @@
-"""Bridge sampler (spec section 5), k-diffusion style: the schedule is separate from the network.
+"""Bridge sampler (docs/DESIGN.md, "Sampler"), k-diffusion style: the schedule is separate from the network.
 
 The caller supplies `predict_x0(x_t, t) -> x0_hat`, where expert choice and windowing live.
 """

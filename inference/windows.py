@@ -1,4 +1,5 @@
-"""MultiDiffusion over long images (spec section 5): windows of W frames every H frames, outputs averaged.
+"""MultiDiffusion over long images: windows of W frames every H frames, outputs averaged (docs/DESIGN.md,
+"MultiDiffusion").
 
 Windows sit on a regular grid (starts 0, H, 2H, ...) and H must divide W, so every window is made of
 W / H whole blocks of H frames. An image whose length is off the grid is extended at its end by a mirror

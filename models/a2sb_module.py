@@ -10,6 +10,7 @@ from torch import nn
 from corrupt.degrade import degrade
 from corrupt.masks import (bandwidth_mask, cutoff_bin, random_degradation_mask, true_band_mask,
                            validation_inpainting_mask)
+from datasets.constants import SAMPLE_RATE
 from inference.sampler import sample_bridge
 from models import bridge
 from models.checkpoint import load_into, load_unet_weights
@@ -25,7 +26,7 @@ class A2SBModule(L.LightningModule):
 
     Args:
         vf_model: the bridge network (models.unet.UNet).
-        representation: waveform <-> image transforms; the spec's chains when omitted.
+        representation: waveform <-> image transforms; the released model's chains when omitted.
         beta_max: peak of the bridge's noise schedule.
         train_t_min, train_t_max: training times are drawn uniformly in [train_t_min, train_t_max);
             (0, 0.5) and (0.5, 1) train the two experts of the released two-split ensemble.
@@ -98,7 +99,7 @@ class A2SBModule(L.LightningModule):
 
     # ---- training ------------------------------------------------------------------------------------
     def bridge_loss(self, x0, mask, max_bin, t, generator=None):
-        """Masked regression loss of the network at times t (spec sections 2-3)."""
+        """Masked regression loss of the network at times t (docs/DESIGN.md, equations (1), (5), (6))."""
         x1 = degrade(x0, mask, generator=generator)
         x_t = bridge.sample_marginal(x0, x1, t, self.hparams.beta_max, noise=_randn_like(x0, generator))
         target = bridge.network_target(x_t, x0, t, self.hparams.beta_max)
@@ -179,7 +180,7 @@ class A2SBModule(L.LightningModule):
             return
         from ssr_eval.metrics import AudioMetrics
 
-        metrics = AudioMetrics(44100)
+        metrics = AudioMetrics(SAMPLE_RATE)
         length = batch["audio"].shape[-1]
         clean = batch["audio"][:n_items]
         generator = torch.Generator(device=x0.device).manual_seed(4321 + batch_idx)

@@ -1,4 +1,4 @@
-"""The Schrodinger bridge between clean (t = 0) and degraded (t = 1) images (spec section 2).
+"""The Schrodinger bridge between clean (t = 0) and degraded (t = 1) images (docs/DESIGN.md, equations (2)-(7)).
 
 Pure functions over tensors. A time `t` is a python float or a tensor; a tensor of shape (B,) is
 broadcast over the remaining dims of the images it scales. Schedule functions return the type of t.

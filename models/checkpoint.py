@@ -17,6 +17,8 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from models.bridge import TimeEmbedding
+
 UNET_PREFIX = "vf_model."
 COMPILED_PREFIX = "_orig_mod."  # added to keys when a torch.compile'd module is saved
 _EXAMPLES = 3
@@ -85,6 +87,15 @@ def save_unet_safetensors(module: nn.Module, path: str | os.PathLike) -> None:
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
         raise
+
+
+def save_released_layout(unet: nn.Module, path: str | os.PathLike, prefix: str = UNET_PREFIX, **entries) -> None:
+    """Write a UNet as the released checkpoints hold it, {"state_dict": {"vf_model.*", "t_to_emb.multipliers"}},
+    plus any further top-level `entries` (such as Lightning's "global_step"). Tests and benchmarks build their
+    stand-ins for the released files with it."""
+    state = {prefix + key: value for key, value in unet.state_dict().items()}
+    state["t_to_emb.multipliers"] = TimeEmbedding().multipliers
+    torch.save({"state_dict": state, **entries}, path)
 
 
 def _torch_load_weights_only(path: Path):

@@ -1,4 +1,4 @@
-"""Waveform <-> factorized STFT image (spec section 1).
+"""Waveform <-> factorized STFT image (docs/DESIGN.md, "Representation").
 
 The image has three channels [m, c, s]: power-compressed magnitude, cos and sin of the phase, over
 1024 bins (DC dropped) and 1 + N // 512 frames. Each step is a small nn.Module so that a Lightning
@@ -10,11 +10,9 @@ from typing import Optional
 import torch
 from torch import nn
 
-SAMPLE_RATE = 44100
-N_FFT = 2048
-HOP_LENGTH = 512
-WIN_LENGTH = 2048
-SEGMENT_SAMPLES = 130560  # 256 frames
+from datasets.constants import HOP_LENGTH, N_FFT
+
+WIN_LENGTH = N_FFT
 
 
 def num_frames(n_samples):
@@ -148,7 +146,7 @@ class ISTFT(nn.Module):
 
 
 class Representation(nn.Module):
-    """Holds the forward (encode) and inverse (decode) chains; defaults are the spec's chains.
+    """Holds the forward (encode) and inverse (decode) chains; the defaults are those of the released model.
 
     The last inverse transform produces the waveform and receives decode's `length` when one is given.
     """

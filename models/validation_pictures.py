@@ -3,6 +3,7 @@ import os
 
 import lightning as L
 
+from datasets.constants import SAMPLE_RATE
 from inference.io import write_audio
 from inference.plots import save_spectrogram_png, spectrogram_figure
 
@@ -41,5 +42,5 @@ class ValidationPictures(L.Callback):
                     experiment.add_figure(f"val_pictures/{stem}", spectrogram_figure(signals),
                                           global_step=trainer.global_step)
                     experiment.add_audio(f"val_audio/{stem}", signals["restored"][None],
-                                         global_step=trainer.global_step, sample_rate=44100)
+                                         global_step=trainer.global_step, sample_rate=SAMPLE_RATE)
 

@@ -6,6 +6,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from datasets.synthetic import music_like, write_demo_dataset  # noqa: E402
+from helpers import tiny_model  # noqa: E402
 
 
 @pytest.fixture
@@ -23,6 +24,4 @@ def demo_manifest(tmp_path):
 @pytest.fixture(scope="session")
 def model(tmp_path_factory):
     """Two tiny random experts in the released checkpoint layout and their sampling config: (config, [ckpts])."""
-    from test_cli_upsample import tiny_model
-
     return tiny_model(str(tmp_path_factory.mktemp("tiny_model")))

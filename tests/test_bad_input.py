@@ -4,11 +4,11 @@ import os
 import numpy as np
 import pytest
 import soundfile as sf
-import torch
-from test_cli_upsample import TINY_NETWORK
 
+from helpers import TINY_NETWORK
 from inference import A2SB_inpaint_api, A2SB_upsample_api
 from inference.io import check_output_path, output_subtype, write_audio
+from models.checkpoint import save_released_layout
 from models.unet import UNet
 
 SR = 44100
@@ -203,8 +203,7 @@ def test_truncated_checkpoint(tmp_path, wav, capsys, model):
 def test_checkpoint_of_another_architecture(tmp_path, wav, capsys, model):
     config, checkpoints = model
     other = UNet(**{**TINY_NETWORK, "hidden_channels": [32, 64, 64, 64]})
-    weights = {f"vf_model.{key}": value for key, value in other.state_dict().items()}
-    torch.save({"state_dict": weights}, tmp_path / "other.ckpt")
+    save_released_layout(other, tmp_path / "other.ckpt")
     code, _, err = restore_with(tmp_path, wav, capsys, config, [tmp_path / "other.ckpt", checkpoints[1]])
     assert_one_line_error(code, err, "other.ckpt", "do not fit", "shape mismatches")
 

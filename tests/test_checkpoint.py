@@ -4,20 +4,20 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from models.checkpoint import CheckpointError, load_into, load_unet_weights, save_unet_safetensors
+from helpers import TINY_ATTENTION_NETWORK as TINY
+from helpers import seeded_unet
+from models.checkpoint import (CheckpointError, load_into, load_unet_weights, save_released_layout,
+                               save_unet_safetensors)
 from models.unet import UNet
 
-TINY = dict(hidden_channels=[32, 64, 128, 128], attention_levels=[2], num_heads=2)
+# What Lightning stores next to the weights; the loader must skip it.
+LIGHTNING_ENTRIES = {"epoch": 3, "global_step": 12000, "optimizer_states": [], "lr_schedulers": [],
+                     "pytorch-lightning_version": "2.x"}
 
 
 def trained_tiny_unet(seed=0, **overrides):
     """A tiny UNet with every parameter random, so a wrong or partial load changes the output."""
-    torch.manual_seed(seed)
-    model = UNet(**{**TINY, **overrides})
-    with torch.no_grad():
-        for parameter in model.parameters():
-            parameter.normal_(0, 0.05)
-    return model.eval()
+    return seeded_unet(seed, {**TINY, **overrides}, std=0.05).eval()
 
 
 def outputs(model):
@@ -27,28 +27,11 @@ def outputs(model):
         return model(x, t_emb)
 
 
-def save_lightning_layout(model, path, prefix="vf_model."):
-    """A checkpoint laid out like the released ones (and this project's Lightning checkpoints)."""
-    state = {prefix + key: value for key, value in model.state_dict().items()}
-    state["t_to_emb.multipliers"] = torch.linspace(0.5, 16, 64)
-    torch.save(
-        {
-            "state_dict": state,
-            "epoch": 3,
-            "global_step": 12000,
-            "optimizer_states": [],
-            "lr_schedulers": [],
-            "pytorch-lightning_version": "2.x",
-        },
-        path,
-    )
-
-
 @pytest.mark.parametrize("prefix", ["vf_model.", "vf_model._orig_mod."])
 def test_lightning_checkpoint_loads_strictly_with_identical_outputs(tmp_path, prefix):
     source = trained_tiny_unet()
     path = tmp_path / "released.ckpt"
-    save_lightning_layout(source, path, prefix)
+    save_released_layout(source, path, prefix, **LIGHTNING_ENTRIES)
     weights = load_unet_weights(path)
     assert "t_to_emb.multipliers" not in weights
     assert weights.keys() == source.state_dict().keys()
@@ -60,7 +43,7 @@ def test_lightning_checkpoint_loads_strictly_with_identical_outputs(tmp_path, pr
 
 def test_truncated_checkpoint_names_the_file(tmp_path):
     path = tmp_path / "full.ckpt"
-    save_lightning_layout(trained_tiny_unet(), path)
+    save_released_layout(trained_tiny_unet(), path, **LIGHTNING_ENTRIES)
     data = path.read_bytes()
     for cut in (len(data) // 2, len(data) - 100):
         truncated = tmp_path / f"cut_{cut}.ckpt"
@@ -88,8 +71,7 @@ def test_non_checkpoint_files_name_the_file(tmp_path):
 
 def test_pickled_objects_are_refused_with_conversion_advice(tmp_path):
     path = tmp_path / "with_objects.ckpt"
-    state = {"vf_model." + k: v for k, v in trained_tiny_unet().state_dict().items()}
-    torch.save({"state_dict": state, "hyper_parameters": argparse.Namespace(lr=8e-5)}, path)
+    save_released_layout(trained_tiny_unet(), path, hyper_parameters=argparse.Namespace(lr=8e-5))
     with pytest.raises(CheckpointError, match=r"argparse\.Namespace.*weights_only=False.*with_objects\.weights\.ckpt"):
         load_unet_weights(path)
 
@@ -97,7 +79,8 @@ def test_pickled_objects_are_refused_with_conversion_advice(tmp_path):
 def test_wrong_architecture_names_missing_unexpected_and_mismatched_keys(tmp_path):
     path = tmp_path / "wide.ckpt"
     # Wider last level and attention at level 1 instead of 2.
-    save_lightning_layout(trained_tiny_unet(hidden_channels=[32, 128, 128, 256], attention_levels=[1]), path)
+    save_released_layout(trained_tiny_unet(hidden_channels=[32, 128, 128, 256], attention_levels=[1]), path,
+                         **LIGHTNING_ENTRIES)
     model = UNet(**TINY)
     before = {key: value.clone() for key, value in model.state_dict().items()}
     with pytest.raises(CheckpointError) as error:

@@ -5,9 +5,9 @@ import os
 import numpy as np
 import pytest
 import soundfile as sf
-from test_cli_upsample import band_energy, kept_band_error
 
 from datasets.synthetic import write_demo_dataset
+from helpers import band_energy, kept_band_error
 from inference import A2SB_inpaint_dataset, A2SB_upsample_dataset, evaluate
 from inference.cli_common import item_folder_name, periodic_gaps
 
@@ -117,6 +117,7 @@ def test_item_folder_names_cannot_collide():
     assert item_folder_name("demo/test_000.wav") == "demo%2Ftest_000.wav"
 
 
+@pytest.mark.slow
 def test_two_processes_share_a_test_set_without_overlap(tmp_path, model):
     """--shard 0/2 and 1/2 run at the same time: every test file restored once, each process doing half."""
     import subprocess

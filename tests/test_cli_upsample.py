@@ -1,8 +1,4 @@
-"""inference/A2SB_upsample_api.py end to end with tiny random-initialised experts.
-
-tiny_model() backs the `model` fixture of conftest.py, shared by the CLI test files: two experts in the released checkpoint layout and a
-sampling config in the format of configs/ensemble_*_sampling.yaml with a tiny network.
-"""
+"""inference/A2SB_upsample_api.py end to end with tiny random-initialised experts (the `model` fixture)."""
 import os
 import subprocess
 import sys
@@ -10,55 +6,19 @@ import sys
 import numpy as np
 import soundfile as sf
 import soxr
-import torch
-import yaml
 
+from helpers import band_energy, kept_band_error
 from inference import A2SB_upsample_api
 from inference.A2SB_upsample_dataset import band_limit
-from models.unet import UNet
 
 SR = 44100
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TINY_NETWORK = {"hidden_channels": [32, 32, 32, 64], "attention_levels": [], "num_res_blocks": 1, "num_heads": 1,
-                "dropout": 0.0}
-
-
-def tiny_model(folder):
-    """Writes two random experts (released layout) and a sampling config; returns (config, [ckpt, ckpt])."""
-    checkpoints = []
-    for i in range(2):
-        torch.manual_seed(i)
-        weights = {f"vf_model.{key}": value for key, value in UNet(**TINY_NETWORK).state_dict().items()}
-        weights["t_to_emb.multipliers"] = torch.linspace(0.5, 16, 64)
-        path = os.path.join(folder, f"expert{i}.ckpt")
-        torch.save({"state_dict": weights}, path)
-        checkpoints.append(path)
-    # windows of 64 frames without overlap keep each call to a few UNet windows on the CPU
-    config = {"network": TINY_NETWORK, "t_cutoffs": [0.5], "window_frames": 64, "hop_frames": 64,
-              "window_batch": 4}
-    config_path = os.path.join(folder, "tiny_sampling.yaml")
-    with open(config_path, "w") as f:
-        yaml.safe_dump(config, f)
-    return config_path, checkpoints
 
 
 def run(argv, capsys):
     code = A2SB_upsample_api.main([str(a) for a in argv])
     captured = capsys.readouterr()
     return code, captured.out, captured.err
-
-
-def band_energy(audio, low_hz, high_hz):
-    """Energy of mono audio between two frequencies (FFT of the whole Hann-windowed signal, so the
-    abrupt start and end of the file do not leak into every band)."""
-    spectrum = np.abs(np.fft.rfft(audio * np.hanning(len(audio)))) ** 2
-    freqs = np.fft.rfftfreq(len(audio), 1 / SR)
-    return spectrum[(freqs >= low_hz) & (freqs < high_hz)].sum()
-
-
-def kept_band_error(restored, reference, below_hz):
-    """Relative energy of the difference below `below_hz`: 0 when the kept band is untouched."""
-    return band_energy(restored - reference, 0, below_hz) / band_energy(reference, 0, below_hz)
 
 
 def test_restores_with_given_cutoff_and_keeps_the_low_band(tmp_path, music, model, capsys):

@@ -83,6 +83,7 @@ def _training_env(extra_path):
     return env
 
 
+@pytest.mark.slow
 def test_two_rank_ddp_fit_on_cpu(tmp_path):
     manifest = write_demo_dataset(str(tmp_path / "data"), n_train=4, n_val=1, n_test=0, seconds=2.0)
     (tmp_path / "rank_report.py").write_text(RANK_REPORT_MODULE)

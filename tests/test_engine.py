@@ -7,38 +7,25 @@ import pytest
 import torch
 import yaml
 
+from helpers import TINY_NETWORK as NET
+from helpers import seeded_unet
 from inference.engine import CPU_WINDOW_BATCH, Restorer, window_batch_for
 from inference.models import Ensemble
 from models.a2sb_module import A2SBModule
-from models.checkpoint import save_unet_safetensors
-from models.unet import UNet
+from models.checkpoint import save_released_layout, save_unet_safetensors
 
 SR = 44100
-NET = dict(hidden_channels=[32, 32, 32, 64], attention_levels=[], num_res_blocks=1, num_heads=1, dropout=0.0)
 SMALL = dict(window_frames=32, hop_frames=16)
-
-
-def tiny_unet(seed):
-    """Every parameter random (the zero-initialised convs too), so the experts differ and depend on t."""
-    torch.manual_seed(seed)
-    net = UNet(**NET)
-    with torch.no_grad():
-        for parameter in net.parameters():
-            parameter.normal_(0, 0.03)
-    return net
-
-
-def save_released_layout(net, path):
-    state = {"vf_model." + key: value for key, value in net.state_dict().items()}
-    state["t_to_emb.multipliers"] = torch.linspace(0.5, 16, 64)
-    torch.save({"state_dict": state}, path)
-    return str(path)
+WEIGHT_STD = 0.03  # every parameter random (the zero-initialised convs too): the experts differ and depend on t
 
 
 @pytest.fixture(scope="module")
 def experts(tmp_path_factory):
     folder = tmp_path_factory.mktemp("experts")
-    return [save_released_layout(tiny_unet(seed), folder / f"expert{seed}.ckpt") for seed in (0, 1)]
+    paths = [str(folder / f"expert{seed}.ckpt") for seed in (0, 1)]
+    for seed, path in enumerate(paths):
+        save_released_layout(seeded_unet(seed, std=WEIGHT_STD), path)
+    return paths
 
 
 @pytest.fixture(scope="module")
@@ -252,7 +239,7 @@ def test_configs_environment_and_checkpoint_sources(experts, tmp_path, monkeypat
         Restorer.from_config(two, network=NET, window_frame=32)
 
     # The same weights as safetensors and as this project's Lightning checkpoint load identically.
-    source = tiny_unet(0)
+    source = seeded_unet(0, std=WEIGHT_STD)
     safetensors_path = tmp_path / "expert.safetensors"
     save_unet_safetensors(source, safetensors_path)
     lightning_path = tmp_path / "trained.ckpt"

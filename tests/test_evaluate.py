@@ -41,8 +41,8 @@ def test_lsd_matches_ssr_eval(music):
     assert got == pytest.approx(expected, rel=1e-4)
 
 
-def test_gap_frames_are_those_centred_in_a_gap():
-    inside = evaluate.gap_frames(300, [(1.0, 1.3)])
+def test_frames_centred_in_gaps_are_those_centred_in_a_gap():
+    inside = evaluate.frames_centred_in_gaps(300, [(1.0, 1.3)])
     # frame j is centred at j * 441 / 44100 s = j / 100 s
     assert np.flatnonzero(inside).tolist() == list(range(100, 130))
 

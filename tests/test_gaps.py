@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from inference.gaps import detect_gaps, gap_frames, shortcut_windows, validate_gaps
+from inference.gaps import detect_gaps, frames_touching_gaps, shortcut_windows, validate_gaps
 
 SR = 44100
 
@@ -56,9 +56,9 @@ def test_validate_sorts_and_rejects_bad_gaps():
             validate_gaps(gaps, duration=3.0)
 
 
-def test_gap_frames_are_those_whose_window_touches_the_gap():
+def test_frames_touching_gaps_are_those_whose_window_touches_the_gap():
     start, end = 44100, 48510  # 1.0 s to 1.1 s
-    flags = gap_frames([(start / SR, end / SR)], 200).numpy()
+    flags = frames_touching_gaps([(start / SR, end / SR)], 200).numpy()
     # Frame i sees samples [512 i - 1024, 512 i + 1024).
     expected = [i for i in range(200) if 512 * i - 1024 < end and 512 * i + 1024 > start]
     assert np.flatnonzero(flags).tolist() == expected == list(range(85, 97))

@@ -5,7 +5,7 @@ import torch
 
 from corrupt.degrade import degrade
 from corrupt.masks import (band_column, bandwidth_mask, cutoff_bin, extension_mask, frame_row,
-                           frames_in_ranges, gap_frames, inpainting_mask, random_degradation_mask,
+                           frames_in_ranges, gap_frame_count, inpainting_mask, random_degradation_mask,
                            time_range_mask, true_band_mask, validation_inpainting_mask)
 
 
@@ -27,10 +27,10 @@ def test_cutoff_bins():
 
 def test_gap_rounding():
     # Half-up rounding of fraction * 256: 8.648 -> 9, 138.34 -> 138, 25.93 -> 26.
-    assert gap_frames(256, 0.03378) == 9
-    assert gap_frames(256, 0.5404) == 138
-    assert gap_frames(256, 0.1013) == 26
-    assert gap_frames(256, 0.5 / 256) == 1
+    assert gap_frame_count(256, 0.03378) == 9
+    assert gap_frame_count(256, 0.5404) == 138
+    assert gap_frame_count(256, 0.1013) == 26
+    assert gap_frame_count(256, 0.5 / 256) == 1
 
 
 def test_validation_mask_centred():

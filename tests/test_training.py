@@ -44,6 +44,7 @@ def tiny_config(tmp_path, manifest, **trainer):
     return str(path), out
 
 
+@pytest.mark.slow
 def test_fit_writes_checkpoints_pictures_and_resumes(tmp_path):
     manifest = write_demo_dataset(str(tmp_path / "data"), n_train=4, n_val=1, n_test=1, seconds=2.0)
     config, out = tiny_config(tmp_path, manifest)
@@ -81,6 +82,7 @@ def test_fit_writes_checkpoints_pictures_and_resumes(tmp_path):
     assert rate == 44100 and audio.shape == (15 * 512,) and np.isfinite(audio).all()
 
 
+@pytest.mark.slow
 def test_overfitting_one_batch_lowers_the_loss(music):
     torch.manual_seed(0)
     module = A2SBModule(UNet(**TINY_NET), lr=1e-2)
@@ -151,6 +153,7 @@ def test_training_times_stay_in_the_configured_range():
     assert seen[0].min() >= 0.5 and seen[0].max() < 1.0 and seen[0].std() > 0.1
 
 
+@pytest.mark.slow
 def test_released_recipe_configs_print():
     result = run_main("fit", "--config", "configs/pretrain.yaml", "--print_config")
     assert result.returncode == 0, result.stderr[-2000:]
@@ -169,6 +172,7 @@ def test_released_recipe_configs_print():
         assert finetune["model"]["init_weights_from"]
 
 
+@pytest.mark.slow
 def test_missing_manifest_names_the_key(tmp_path):
     result = run_main("fit", "--config", "configs/tiny_cpu.yaml", "--data.mix_dataset_config",
                       '{"demo": {"filename": "%s"}}' % (tmp_path / "absent.csv"), "--trainer.max_steps", "1")
@@ -177,6 +181,7 @@ def test_missing_manifest_names_the_key(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_validation_reports_each_data_set_and_their_mean(tmp_path):
     """Two mixed data sets: one validation loader each, per-set losses and scores, val_loss their mean."""
     manifests = {name: write_demo_dataset(str(tmp_path / "data"), name=name, n_train=2, n_val=1, n_test=1,
@@ -200,6 +205,7 @@ def test_validation_reports_each_data_set_and_their_mean(tmp_path):
     assert float(row["val_loss"]) == pytest.approx((float(row["val/a/loss"]) + float(row["val/b/loss"])) / 2, rel=1e-5)
 
 
+@pytest.mark.slow
 def test_compiled_network_matches_eager_and_keeps_checkpoint_keys():
     torch.manual_seed(0)
     module = A2SBModule(UNet(**TINY_NET), compile=True)

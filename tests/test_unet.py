@@ -6,19 +6,17 @@ import pytest
 import torch
 from rotary_embedding_torch import RotaryEmbedding, apply_rotary_emb
 
+from helpers import TINY_ATTENTION_NETWORK as TINY
 from models.attention import AttentionBlock
 from models.rotary import AxialRotaryEmbedding
 from models.unet import UNet, band_embedding
 from models.unet_blocks import GroupNorm32, ResBlock
 
-# A copy of ../shared/spec/unet_state_dict_full.tsv, kept in the repository so this test always runs.
-SPEC_KEYS = os.path.join(os.path.dirname(__file__), "data", "unet_state_dict_full.tsv")
-
-# 3 levels; attention at level 2 (128 channels, 2 heads of 64) and in the middle.
-TINY = dict(hidden_channels=[32, 64, 128, 128], attention_levels=[2], num_heads=2)
+# Every vf_model.* key and shape of a released checkpoint, listed in the repository so this test always runs.
+RELEASED_KEYS = os.path.join(os.path.dirname(__file__), "data", "unet_state_dict_full.tsv")
 
 
-def read_spec_shapes(path):
+def read_key_shapes(path):
     shapes = {}
     with open(path) as file:
         for line in file:
@@ -38,15 +36,15 @@ def randomize_(module, seed=0):
     return module
 
 
-def test_released_config_state_dict_matches_spec_key_list():
+def test_released_config_state_dict_matches_the_released_key_list():
     with torch.device("meta"):
         model = UNet()
     ours = {key: tuple(value.shape) for key, value in model.state_dict().items()}
-    spec = read_spec_shapes(SPEC_KEYS)
-    assert len(spec) == 327
-    assert sorted(ours.keys() - spec.keys()) == []
-    assert sorted(spec.keys() - ours.keys()) == []
-    assert {key: shape for key, shape in ours.items() if spec[key] != shape} == {}
+    released = read_key_shapes(RELEASED_KEYS)
+    assert len(released) == 327
+    assert sorted(ours.keys() - released.keys()) == []
+    assert sorted(released.keys() - ours.keys()) == []
+    assert {key: shape for key, shape in ours.items() if released[key] != shape} == {}
 
 
 def test_tiny_unet_output_shape_finite_and_conditioned():
