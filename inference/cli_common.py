@@ -10,12 +10,13 @@ from tqdm import tqdm
 
 from datasets.audio import SAMPLE_RATE
 from datasets.manifest import read_manifest
+from inference.device import resolve_device
 from inference.engine import Restorer
 from inference.io import check_output_path, read_input, write_audio
 from inference.plots import save_spectrogram_png
+from inference.released import DEFAULT_MODEL, MODELS, model_config, model_files
 from inference.sharding import shard_slice
 
-DEFAULT_CONFIG = "configs/ensemble_2split_sampling.yaml"  # relative to the repo root
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NYQUIST_HZ = 22050.0
 MIN_CUTOFF_HZ = 500.0
@@ -39,19 +40,28 @@ def add_io_options(parser):
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
-def add_model_options(parser, default_steps):
-    """Options that choose the models and how the sampler runs them."""
+def add_model_options(parser, steps_key):
+    """Options that choose the models and how the sampler runs them; steps_key: the config's default -n."""
+    default_config = os.path.relpath(model_config(DEFAULT_MODEL), REPO_ROOT)
     group = parser.add_argument_group("model and sampling")
-    group.add_argument("-n", "--n-steps", type=int, default=default_steps,
-                       help=f"number of sampling time points (default {default_steps}); fewer is faster and rougher")
-    group.add_argument("--config", default=os.path.join(REPO_ROOT, DEFAULT_CONFIG),
-                       help=f"sampling config YAML: network, t_cutoffs, sampling, windows (default {DEFAULT_CONFIG})")
+    group.add_argument("-n", "--n-steps", type=int,
+                       help=f"number of sampling time points (default: the config's {steps_key}); fewer is faster "
+                            "and rougher")
+    group.add_argument("--model", choices=sorted(MODELS),
+                       help="a released model: its sampling config and, unless --ckpt is given, its released "
+                            "checkpoints, fetched from the Hugging Face Hub into its cache on first use")
+    group.add_argument("--config",
+                       help="sampling config YAML: network, t_cutoffs, sampling, windows (default: the --model's "
+                            f"config, else {default_config})")
     group.add_argument("--ckpt", "--checkpoints", dest="ckpt", action="append", metavar="PATH",
-                       help="expert checkpoints in increasing t: repeat the option or separate paths by commas "
-                            "(default: the comma-separated paths in $A2SB_CHECKPOINTS)")
+                       help="expert checkpoints in increasing t: repeat the option or separate paths by commas; a "
+                            "released file name (e.g. A2SB_onesplit_0.0_1.0_release.ckpt) that is not a local file "
+                            "is fetched from the Hub (default: the --model's files, else the comma-separated paths "
+                            "in $A2SB_CHECKPOINTS)")
     group.add_argument("--t-cutoffs", type=_float_list, metavar="T[,T...]",
                        help="times where one expert hands over to the next (e.g. 0.5); overrides the config")
-    group.add_argument("--device", help="torch device, e.g. cuda, cuda:1 or cpu (default: cuda when available)")
+    group.add_argument("--device", help="torch device: cpu, cuda, cuda:1, mps (default: cuda when available, else "
+                                        "mps when available, else cpu)")
     group.add_argument("--bf16", action="store_true", help="run the network in bfloat16 (faster on recent GPUs)")
     group.add_argument("--window-batch", type=int, metavar="K",
                        help="MultiDiffusion windows sent through the network at once; peak GPU memory grows "
@@ -69,18 +79,34 @@ def _float_list(text):
         raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
 
 
+def sampling_config(args):
+    """--config, else the --model's config, else (dataset tools) configs/<EXP>.yaml when it exists, else the
+    default model's config."""
+    if args.config:
+        return args.config
+    if args.model:
+        return model_config(args.model)
+    named = os.path.join(REPO_ROOT, "configs", f"{getattr(args, 'exp_name', None)}.yaml")
+    return named if os.path.isfile(named) else model_config(DEFAULT_MODEL)
+
+
 def load_restorer(args):
-    """Builds the Restorer once for the whole run from the model options."""
+    """Builds the Restorer once for the whole run from the model options; says which device and config."""
+    device = resolve_device(args.device)
+    config = sampling_config(args)
+    print(f"device: {device}{'' if args.device else ' (the best available; --device to choose)'}; config: {config}")
     overrides = {name: value for name, value in (("t_cutoffs", args.t_cutoffs), ("window_batch", args.window_batch))
                  if value is not None}
     if args.bf16:
         overrides["bf16"] = True
     checkpoints = [path.strip() for value in args.ckpt or [] for path in value.split(",") if path.strip()]
-    return Restorer.from_config(args.config, checkpoints=checkpoints or None, device=args.device, **overrides)
+    if not checkpoints and args.model:
+        checkpoints = model_files(args.model)
+    return Restorer.from_config(config, checkpoints=checkpoints or None, device=device, **overrides)
 
 
 def check_steps(n_steps):
-    if n_steps < 2:
+    if n_steps is not None and n_steps < 2:
         raise ValueError(f"--n-steps must be at least 2 (the sampler needs a start and an end), got {n_steps}")
 
 

@@ -33,7 +33,8 @@ from tqdm import tqdm
 
 from corrupt.degrade import degrade
 from corrupt.masks import band_column, cutoff_bin
-from inference import chunking
+from inference import chunking, released
+from inference.device import resolve_device
 from inference.gaps import gap_frames, runs, shortcut_windows, validate_gaps
 from inference.models import Ensemble, check_cutoffs
 from inference.sampler import sample_bridge
@@ -110,7 +111,7 @@ class Restorer:
         checkpoints: one file per expert in increasing t: released Lightning .ckpt, this project's
             Lightning checkpoints, or safetensors weights.
         t_cutoffs: cut points between the experts ([0.5] for the released two-split ensemble, [] for one).
-        device: "cpu", "cuda", "cuda:1", ...; None picks CUDA when available.
+        device: "cpu", "cuda", "cuda:1", "mps"; checked before any weights load. None: CUDA, else MPS, else CPU.
         bf16: bfloat16 autocast for the UNet on CUDA (ignored on the CPU); the representation and the
             bridge arithmetic stay float32.
         channels_last: the UNet and its inputs in channels_last memory format on CUDA (ignored on the
@@ -129,7 +130,12 @@ class Restorer:
     def __init__(self, network, checkpoints, t_cutoffs, device="cpu", bf16=False, window_frames=256,
                  hop_frames=128, window_batch=None, chunk_seconds=60.0, overlap_seconds=3.0, beta_max=1.0,
                  bandwidth_steps=50, inpainting_steps=200, keep_residual=True, channels_last=False):
+        self.device = resolve_device(device)
         checkpoints = [str(path) for path in checkpoints]
+        folders = [path for path in checkpoints if os.path.isdir(path)]
+        if folders:
+            raise ValueError(f"checkpoint path(s) {', '.join(folders)}: is a directory; pass the checkpoint "
+                             f"files inside it")
         missing = [path for path in checkpoints if not os.path.isfile(path)]
         if missing:
             raise FileNotFoundError(f"checkpoint file(s) not found: {', '.join(missing)}; pass the expert "
@@ -139,7 +145,6 @@ class Restorer:
         check_window(window_frames, hop_frames)
         if window_batch is not None and int(window_batch) < 1:
             raise ValueError(f"Restorer: window_batch must be a positive integer or None, got {window_batch}")
-        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         on_cuda = self.device.type == "cuda"
         self.ensemble = Ensemble(network, checkpoints, t_cutoffs, beta_max, bf16=bool(bf16) and on_cuda,
                                  channels_last=bool(channels_last) and on_cuda).to(self.device)
@@ -161,9 +166,14 @@ class Restorer:
     def from_config(cls, config_path, checkpoints=None, device=None, **overrides):
         """Builds a Restorer from a sampling config; keyword overrides replace its settings.
 
-        Checkpoints come from the argument, else from the A2SB_CHECKPOINTS environment variable
-        (comma-separated paths, in increasing t).
+        config_path may also be a released model name ("twosplit", "onesplit"): its sampling config, and
+        by default its released checkpoints. Checkpoints come from the argument, else from the
+        A2SB_CHECKPOINTS environment variable (comma-separated paths, in increasing t); released file
+        names that are not local files are fetched from the Hugging Face Hub (inference/released.py).
         """
+        if config_path in released.MODELS:
+            checkpoints = checkpoints or released.model_files(config_path)
+            config_path = released.model_config(config_path)
         config = _read_config(config_path)
         expected = config.pop("checkpoint_files", None)
         settings = {**config, **overrides}
@@ -172,10 +182,11 @@ class Restorer:
         if not checkpoints:
             names = f" ({', '.join(expected)})" if expected else ""
             raise ValueError(f"{config_path}: no checkpoints given; pass the expert checkpoint files{names} in "
-                             f"increasing t as checkpoints=[...] (CLI: --checkpoints) or set {CHECKPOINTS_ENV}="
-                             f"path1,path2")
+                             f"increasing t as checkpoints=[...] (CLI: --ckpt), set {CHECKPOINTS_ENV}="
+                             f"path1,path2, or name a released model (CLI: --model {', '.join(released.MODELS)})")
         if isinstance(checkpoints, (str, os.PathLike)):
             checkpoints = [checkpoints]
+        checkpoints = [released.resolve_checkpoint(path) for path in checkpoints]
         if "network" not in settings:
             raise ValueError(f"{config_path}: no 'network' section (the UNet settings)")
         known = set(inspect.signature(cls).parameters) - {"checkpoints", "device"}
@@ -215,7 +226,8 @@ class Restorer:
             if windows is None and mode == "shortcut":
                 raise ValueError(f"inpaint: the shortcut needs every gap (with its neighbours closer than a window) "
                                  f"to fit in {self.window_frames * HOP_LENGTH / SAMPLE_RATE:.2f} s windows with "
-                                 f"known audio around it, and no window may hold another gap; use mode='full'")
+                                 f"known audio around it, and no window may hold another gap; use the full mode "
+                                 f"(command line: --mode full; Python: mode='full')")
         if not flags.any():
             out = wave.copy()
         elif windows is not None:
