@@ -12,7 +12,7 @@ from corrupt.masks import (bandwidth_mask, cutoff_bin, random_degradation_mask, 
                            validation_inpainting_mask)
 from inference.sampler import sample_bridge
 from models import bridge
-from models.checkpoint import load_into, load_unet_weights
+from models.checkpoint import check_fits, load_into, load_unet_weights, unet_weights_of
 from models.representation import Representation
 
 log = logging.getLogger(__name__)
@@ -92,6 +92,11 @@ class A2SBModule(L.LightningModule):
         if self.hparams.compile and self._compiled_net is None:
             # Stored outside the module tree so state_dict keys stay those of the released layout.
             self.__dict__["_compiled_net"] = torch.compile(self.vf_model)
+
+    def on_load_checkpoint(self, checkpoint):
+        """Weights of another network raise one line naming the file (Lightning's strict load would list
+        every key in a traceback)."""
+        check_fits(self.vf_model, unet_weights_of(checkpoint), self.trainer.ckpt_path)
 
     def _resuming(self):
         return self._trainer is not None and self.trainer.ckpt_path is not None
