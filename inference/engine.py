@@ -109,7 +109,8 @@ class Restorer:
     Args:
         network: models.unet.UNet init args (the released configuration in configs/ensemble_*_sampling.yaml).
         checkpoints: one file per expert in increasing t: released Lightning .ckpt, this project's
-            Lightning checkpoints, or safetensors weights.
+            Lightning checkpoints, or safetensors weights; or UNets already in memory (used as copies), such
+            as the network of the Lightning module in `main.py predict`.
         t_cutoffs: cut points between the experts ([0.5] for the released two-split ensemble, [] for one).
         device: "cpu", "cuda", "cuda:1", "mps"; checked before any weights load. None: CUDA, else MPS, else CPU.
         bf16: bfloat16 autocast for the UNet on CUDA (ignored on the CPU); the representation and the
@@ -131,12 +132,13 @@ class Restorer:
                  hop_frames=128, window_batch=None, chunk_seconds=60.0, overlap_seconds=3.0, beta_max=1.0,
                  bandwidth_steps=50, inpainting_steps=200, keep_residual=True, channels_last=False):
         self.device = resolve_device(device)
-        checkpoints = [str(path) for path in checkpoints]
-        folders = [path for path in checkpoints if os.path.isdir(path)]
+        checkpoints = [path if isinstance(path, torch.nn.Module) else str(path) for path in checkpoints]
+        paths = [path for path in checkpoints if isinstance(path, str)]
+        folders = [path for path in paths if os.path.isdir(path)]
         if folders:
             raise ValueError(f"checkpoint path(s) {', '.join(folders)}: is a directory; pass the checkpoint "
                              f"files inside it")
-        missing = [path for path in checkpoints if not os.path.isfile(path)]
+        missing = [path for path in paths if not os.path.isfile(path)]
         if missing:
             raise FileNotFoundError(f"checkpoint file(s) not found: {', '.join(missing)}; pass the expert "
                                     f"checkpoints in increasing t (checkpoints=[...], or {CHECKPOINTS_ENV}="

@@ -203,13 +203,9 @@ class A2SBModule(L.LightningModule):
                                                    "restored": restored.cpu()}
 
     def predict_step(self, batch, batch_idx, dataloader_idx=0):
-        """Bandwidth extension of the batch from `val_cutoff_hz` with `test_sampling_steps` time points."""
-        x0 = self.representation.encode(batch["audio"])
-        batch_size, _, height, width = x0.shape
-        mask = self._fixed_masks(batch_size, height, width, x0.device)["bandwidth"]
-        generator = torch.Generator(device=x0.device).manual_seed(batch_idx)
-        restored = self.restore(x0, mask, self.hparams.test_sampling_steps, batch["audio"].shape[-1], generator)
-        return {"dataset": self._dataset_name(dataloader_idx, "test"), "index": batch["index"], "restored": restored}
+        """Names the batch's test files. Restoring them whole (all channels, full length) needs the restoration
+        engine, which lives above this package: the predict callback does it (inference/prediction_writer.py)."""
+        return {"dataset": self._dataset_name(dataloader_idx, "test"), "index": batch["index"]}
 
     def on_validation_epoch_start(self):
         self.val_examples = {}
