@@ -1,10 +1,10 @@
 """What the restoration tools share: model options, error reporting, and the dataset output layout."""
 import argparse
+import hashlib
 import itertools
 import os
 import re
 import sys
-from urllib.parse import quote
 
 from tqdm import tqdm
 
@@ -12,7 +12,7 @@ from datasets.audio import SAMPLE_RATE
 from datasets.manifest import read_manifest
 from inference.device import resolve_device
 from inference.engine import Restorer
-from inference.io import check_output_path, read_input, write_audio
+from inference.io import InputError, check_output_path, read_input, write_audio
 from inference.plots import save_spectrogram_png
 from inference.released import DEFAULT_MODEL, MODELS, model_config, model_files
 from inference.sharding import shard_slice
@@ -21,6 +21,7 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NYQUIST_HZ = 22050.0
 MIN_CUTOFF_HZ = 500.0
 DATASET_FILES = ("original.wav", "degraded.wav", "recon.wav")
+READABLE_NAME_CHARS = 80  # of the file's path kept in its output folder name (the end, where the file name is)
 
 
 # ---- command line ---------------------------------------------------------------------------------------
@@ -195,8 +196,25 @@ def periodic_gaps(duration_s, gap_s, period_s):
 
 
 def item_folder_name(relative_path):
-    """A folder name for one data set file that no other file can share: its percent-encoded relative path."""
-    return quote(relative_path.replace(os.sep, "/"), safe="")
+    """A readable folder name for one data set file that no other file shares.
+
+    The path relative to the manifest's folder with separators as "__" (without ".." parts and leading dots,
+    so the folder is never hidden), then 8 hex digits of a hash of that whole path, which tells apart the
+    paths that read the same (a/b_c.wav, a_b/c.wav, ../x.wav and x.wav).
+    """
+    normal = os.path.normpath(relative_path).replace(os.sep, "/")
+    parts = [part for part in normal.split("/") if part not in ("", ".", "..")]
+    readable = re.sub(r"[^A-Za-z0-9._-]+", "_", "__".join(parts))[-READABLE_NAME_CHARS:].lstrip("._-")
+    return f"{readable}__{hashlib.sha1(normal.encode()).hexdigest()[:8]}"
+
+
+def existing_path(path):
+    """A relative path as given when it exists here, else under the repository root when it exists there (the
+    tools also run from inside inference/); otherwise as given."""
+    if os.path.isabs(path) or os.path.exists(path):
+        return path
+    in_repo = os.path.join(REPO_ROOT, path)
+    return in_repo if os.path.exists(in_repo) else path
 
 
 def add_dataset_options(parser):
@@ -204,11 +222,17 @@ def add_dataset_options(parser):
     parser.add_argument("-dn", "--dataset-name", required=True, metavar="NAME",
                         help="data set name: its manifest is <manifest-dir>/<NAME>_manifest.csv")
     parser.add_argument("-exp", "--exp-name", required=True, metavar="EXP",
-                        help="experiment name: outputs go to <out-root>/<EXP>/<NAME>/<task>/<file>/")
+                        help="experiment name: outputs go to <out-root>/<EXP>/<NAME>/<task>/<file>/; when "
+                             "configs/<EXP>.yaml exists (e.g. -exp ensemble_1split_sampling) and neither --config "
+                             "nor --model is given, it is the sampling config")
     parser.add_argument("--manifest-dir", default="manifests",
                         help="folder holding <NAME>_manifest.csv (rows split,file_path,duration[,sr], paths "
-                             "relative to this folder; default %(default)s)")
-    parser.add_argument("--out-root", default="exp", help="root folder of all experiments (default %(default)s)")
+                             "relative to this folder; default %(default)s). A relative folder is looked up in the "
+                             "current folder, then in the repository root")
+    parser.add_argument("--out-root", default="exp",
+                        help="root folder of all experiments (default %(default)s). A relative folder that exists "
+                             "in the current folder is used, else one that exists in the repository root, else it "
+                             "is created in the current folder")
     parser.add_argument("--start", type=int, default=0,
                         help="first test row to process, counting from 0 (default 0); with --end it shards a "
                              "test set across GPUs or machines")
@@ -220,18 +244,27 @@ def add_dataset_options(parser):
 
 
 def dataset_jobs(args, task):
-    """[(audio path, output folder)] for the selected test rows of the data set's manifest."""
+    """[(audio path, output folder)] for the selected test rows of the data set's manifest (a file listed twice
+    is restored once)."""
     if args.start < 0 or (args.end is not None and args.end < args.start):
         raise ValueError(f"--start {args.start} / --end {args.end}: need 0 <= start <= end")
-    manifest = os.path.join(args.manifest_dir, f"{args.dataset_name}_manifest.csv")
+    manifest = os.path.join(existing_path(args.manifest_dir), f"{args.dataset_name}_manifest.csv")
     rows = read_manifest(manifest, splits=["test"])
     if not rows:
         raise ValueError(f"{manifest}: no test rows")
+    unique = list({row.path: row for row in reversed(rows)}.values())[::-1]  # the first row of each file
+    if len(unique) < len(rows):
+        print(f"{manifest}: {len(rows) - len(unique)} test row(s) repeat a file listed earlier; each file is "
+              "restored once")
     base = os.path.dirname(os.path.abspath(manifest))
-    task_dir = os.path.join(args.out_root, args.exp_name, args.dataset_name, task)
-    selected = rows[args.start:args.end]
+    task_dir = task_folder(args, task)
+    selected = unique[args.start:args.end]
     return [(row.path, os.path.join(task_dir, item_folder_name(os.path.relpath(row.path, base))))
             for row in (selected[i] for i in shard_slice(len(selected), args.shard))]
+
+
+def task_folder(args, task):
+    return os.path.join(existing_path(args.out_root), args.exp_name, args.dataset_name, task)
 
 
 def run_dataset(args, task, degrade, restore):
@@ -242,6 +275,13 @@ def run_dataset(args, task, degrade, restore):
     reported and the run goes on; the exit status is 1 if any failed.
     """
     jobs = dataset_jobs(args, task)
+    task_dir = task_folder(args, task)
+    try:  # before any model is loaded or any file sampled
+        os.makedirs(task_dir, exist_ok=True)
+    except OSError as error:
+        raise InputError(f"{task_dir}: cannot create the output folder ({error.strerror})") from None
+    if not os.access(task_dir, os.W_OK):
+        raise InputError(f"{task_dir}: the output folder is not writable")
     pending = [(path, folder) for path, folder in jobs if not os.path.exists(os.path.join(folder, "recon.wav"))]
     print(f"{args.dataset_name} {task}: {len(jobs)} test files, {len(jobs) - len(pending)} already done")
     if not pending:
