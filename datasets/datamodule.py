@@ -41,8 +41,10 @@ STAGE_SPLITS = {
 class A2SBDataModule(L.LightningDataModule):
     """Data for A2SB training and evaluation.
 
-    mix_dataset_config: name -> {filename (manifest; relative to root_folder when that is given),
-        root_folder (optional; where relative audio paths resolve, default the manifest's folder),
+    mix_dataset_config: name -> {filename (manifest; relative to root_folder when that is given; default
+        <name>_manifest.csv, so that `--data.mix_dataset_config.NAME.root_folder DIR` alone, which replaces
+        the whole entry, still finds DIR/NAME_manifest.csv), root_folder (optional; where relative audio
+        paths resolve, default the manifest's folder),
         apply_sr_loss_mask (optional, default false; see datasets.manifest.select_files)}.
     samples_per_epoch: segments per training epoch summed over all DDP ranks (each rank gets its share
         through Lightning's distributed sampler).
@@ -88,7 +90,7 @@ class A2SBDataModule(L.LightningDataModule):
 
     def manifest_path(self, name):
         config = self.mix_dataset_config[name]
-        path = os.path.expanduser(config["filename"])
+        path = os.path.expanduser(config.get("filename") or default_manifest_name(name))
         if config.get("root_folder") and not os.path.isabs(path):
             path = os.path.join(os.path.expanduser(config["root_folder"]), path)
         return path
@@ -99,7 +101,8 @@ class A2SBDataModule(L.LightningDataModule):
         for name, config in self.mix_dataset_config.items():
             path = self.manifest_path(name)
             if not os.path.isfile(path):
-                raise ManifestError(f"data.mix_dataset_config.{name}.filename: manifest not found: {path}")
+                raise ManifestError(f"data.mix_dataset_config.{name}.filename: manifest not found: {path} (the "
+                                    f"filename defaults to {default_manifest_name(name)} in root_folder)")
             rows = read_manifest(path, config.get("root_folder"), splits=splits)
             apply_mask = bool(config.get("apply_sr_loss_mask", False))
             result[name] = {split: select_files(rows, split, apply_mask) for split in splits}
@@ -176,6 +179,11 @@ class A2SBDataModule(L.LightningDataModule):
         return batch
 
 
+def default_manifest_name(name):
+    """The manifest of data set `name` when its entry gives no filename: the original tools' naming."""
+    return f"{name}_manifest.csv"
+
+
 def _skipped_note(skipped):
     return f" ({skipped} skipped by apply_sr_loss_mask: true sr below 32 kHz)" if skipped else ""
 
@@ -191,5 +199,3 @@ def _check_config(config):
         unknown = set(entry) - CONFIG_KEYS
         if unknown:
             raise ValueError(f"{key}: unknown keys {sorted(unknown)} (allowed: {sorted(CONFIG_KEYS)})")
-        if not entry.get("filename"):
-            raise ValueError(f"{key}.filename: set it to the manifest path")

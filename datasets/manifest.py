@@ -31,6 +31,11 @@ class ManifestRow:
     duration: float  # seconds
     sr_true: float | None  # Hz; None when the row has no 4th column
     line: int  # 1-based line in the manifest, for messages
+    manifest: str = ""  # the manifest file, for messages
+
+    @property
+    def source(self):
+        return f"{self.manifest} line {self.line}"
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,7 @@ class AudioFile:
     path: str
     duration: float
     max_bin: int
+    source: str = ""  # "<manifest> line <n>" where the file is listed, for messages
 
 
 def read_manifest(path, root_folder=None, splits=None):
@@ -49,13 +55,19 @@ def read_manifest(path, root_folder=None, splits=None):
     rows = []
     with open(path, newline="", encoding="utf-8-sig") as f:
         reader = csv.reader(f)
-        for fields in reader:
-            fields = [field.strip() for field in fields]
-            if not any(fields):
-                continue
-            if not rows and fields[0].lower() == "split":
-                continue  # header row
-            rows.append(_parse_row(fields, base, f"{path}:{reader.line_num}", reader.line_num))
+        try:
+            for fields in reader:
+                fields = [field.strip() for field in fields]
+                if not any(fields):
+                    continue
+                if not rows and fields[0].lower() == "split":
+                    continue  # header row
+                rows.append(_parse_row(fields, base, path, reader.line_num))
+        except UnicodeDecodeError as error:
+            encoding = "UTF-16" if error.object[:2] in (b"\xff\xfe", b"\xfe\xff") else "not UTF-8"
+            raise ManifestError(f"{path}: the manifest is {encoding} text; save it as UTF-8") from None
+        except csv.Error as error:
+            raise ManifestError(f"{path}:{reader.line_num}: not a CSV row ({error})") from None
     if splits is not None:
         wanted = {_canonical_split(s, f"{path}: requested split") for s in splits}
         rows = [row for row in rows if row.split in wanted]
@@ -70,7 +82,8 @@ def _canonical_split(name, where):
     return split
 
 
-def _parse_row(fields, base, where, line):
+def _parse_row(fields, base, manifest, line):
+    where = f"{manifest}:{line}"
     if len(fields) not in (3, 4):
         raise ManifestError(
             f"{where}: expected 3 or 4 columns (split,file_path,duration[,sr_true]), got {len(fields)}")
@@ -80,7 +93,7 @@ def _parse_row(fields, base, where, line):
     duration = _positive_number(fields[2], "duration", where)
     sr_true = _positive_number(fields[3], "sr_true", where) if len(fields) == 4 and fields[3] else None
     file_path = os.path.normpath(os.path.join(base, os.path.expanduser(fields[1])))
-    return ManifestRow(split, file_path, duration, sr_true, line)
+    return ManifestRow(split, file_path, duration, sr_true, line, manifest)
 
 
 def _positive_number(text, column, where):
@@ -121,9 +134,9 @@ def select_files(rows, split, apply_sr_loss_mask=False):
         if row.split != split:
             continue
         if not apply_sr_loss_mask:
-            files.append(AudioFile(row.path, row.duration, N_BINS))
+            files.append(AudioFile(row.path, row.duration, N_BINS, row.source))
         elif row.sr_true is not None and row.sr_true < MIN_TRUE_SR:
             skipped += 1
         else:
-            files.append(AudioFile(row.path, row.duration, loss_max_bin(row.sr_true)))
+            files.append(AudioFile(row.path, row.duration, loss_max_bin(row.sr_true), row.source))
     return files, skipped

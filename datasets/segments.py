@@ -25,6 +25,7 @@ class FailedSample(NamedTuple):
     reason: str
     split: str
     index: int | None  # dataset index for validation samples, None for training
+    source: str = ""  # "<manifest> line <n>" that lists the file
 
 
 class TooManyFailedFilesError(RuntimeError):
@@ -66,7 +67,7 @@ class TrainSegments(Dataset):
             span = max(0.0, info(file.path).duration - self.segment_samples / SAMPLE_RATE)
             audio = _load_segment(file, position * span, self.segment_samples)
         except AudioReadError as err:
-            return FailedSample(file.path, str(err), self.split, None)
+            return FailedSample(file.path, str(err), self.split, None, file.source)
         return {"audio": audio, "max_bin": file.max_bin}
 
 
@@ -112,7 +113,7 @@ class CentredSegments(Dataset):
             start_s = max(0.0, (info(file.path).duration - self.segment_samples / SAMPLE_RATE) / 2)
             audio = _load_segment(file, start_s, self.segment_samples)
         except AudioReadError as err:
-            return FailedSample(file.path, str(err), self.split, index)
+            return FailedSample(file.path, str(err), self.split, index, file.source)
         return {"audio": audio, "max_bin": file.max_bin, "index": index}
 
 
@@ -139,18 +140,20 @@ class FailureTracker:
         self.split = split
         self.total_files = total_files
         self.max_share = max_share
-        self.failed = {}  # path -> reason, in order of first failure
+        self.failed = {}  # path -> FailedSample, in order of first failure
 
     def record(self, failure):
         if failure.path in self.failed:
             return
-        self.failed[failure.path] = failure.reason
-        log.warning("skipping %s file that failed to decode: %s", self.split, failure.reason)
+        self.failed[failure.path] = failure
+        listed = f" ({failure.source})" if failure.source else ""
+        log.warning("skipping %s file that failed to decode%s: %s", self.split, listed, failure.reason)
         share = len(self.failed) / self.total_files
         if share > self.max_share:
-            shown = list(self.failed)[:FAILED_PATHS_SHOWN]
+            shown = [f"{f.source}: {f.path}" if f.source else f.path
+                     for f in list(self.failed.values())[:FAILED_PATHS_SHOWN]]
             more = " ..." if len(self.failed) > FAILED_PATHS_SHOWN else ""
             raise TooManyFailedFilesError(
                 f"{len(self.failed)} of {self.total_files} {self.split} files ({share:.1%}) failed to decode, "
-                f"more than max_failed_file_share={self.max_share:g}; first: {', '.join(shown)}{more}")
+                f"more than data.max_failed_file_share={self.max_share:g}; first: {'; '.join(shown)}{more}")
 

@@ -85,7 +85,7 @@ def build_parser():
     parser.add_argument("--mode", choices=INPAINT_MODES, default="auto",
                         help="shortcut: sample only one model window around each gap (fast; for short gaps "
                              "far apart); full: sample the whole file; auto (default): shortcut when it is valid")
-    add_model_options(parser, default_steps=200)
+    add_model_options(parser, "inpainting_steps")
     return parser
 
 

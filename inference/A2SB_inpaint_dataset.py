@@ -59,7 +59,7 @@ def build_parser():
     parser.add_argument("--mode", choices=INPAINT_MODES, default="auto",
                         help="shortcut (one model window around each gap), full (whole file) or auto (default: the "
                              "shortcut where it is valid)")
-    add_model_options(parser, default_steps=200)
+    add_model_options(parser, "inpainting_steps")
     return parser
 
 

@@ -57,7 +57,7 @@ def build_parser():
     parser.add_argument("--force", action="store_true",
                         help="restore even when the input looks full-band (then --cutoff is needed); without it "
                              "a full-band input is copied through to OUT with a 'nothing to do' note")
-    add_model_options(parser, default_steps=50)
+    add_model_options(parser, "bandwidth_steps")
     return parser
 
 

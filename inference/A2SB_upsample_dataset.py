@@ -48,7 +48,7 @@ def build_parser():
     add_dataset_options(parser)
     parser.add_argument("-cf", "--cutoff-freq", type=float, required=True, metavar="HZ",
                         help="degrade by resampling to 2 HZ and back, then regenerate above HZ ([500, 22050))")
-    add_model_options(parser, default_steps=50)
+    add_model_options(parser, "bandwidth_steps")
     return parser
 
 

@@ -1,25 +1,27 @@
 """What the restoration tools share: model options, error reporting, and the dataset output layout."""
 import argparse
+import hashlib
 import itertools
 import os
 import re
 import sys
-from urllib.parse import quote
 
 from tqdm import tqdm
 
 from datasets.constants import SAMPLE_RATE
 from datasets.manifest import read_manifest
+from inference.device import resolve_device
 from inference.engine import Restorer
-from inference.io import check_output_path, read_input, write_audio
+from inference.io import InputError, check_output_path, read_input, write_audio
 from inference.plots import save_spectrogram_png
+from inference.released import DEFAULT_MODEL, MODELS, model_config, model_files
 from inference.sharding import shard_slice
 
-DEFAULT_CONFIG = "configs/ensemble_2split_sampling.yaml"  # relative to the repo root
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NYQUIST_HZ = 22050.0
 MIN_CUTOFF_HZ = 500.0
 DATASET_FILES = ("original.wav", "degraded.wav", "recon.wav")
+READABLE_NAME_CHARS = 80  # of the file's path kept in its output folder name (the end, where the file name is)
 
 
 # ---- command line ---------------------------------------------------------------------------------------
@@ -39,19 +41,28 @@ def add_io_options(parser):
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
-def add_model_options(parser, default_steps):
-    """Options that choose the models and how the sampler runs them."""
+def add_model_options(parser, steps_key):
+    """Options that choose the models and how the sampler runs them; steps_key: the config's default -n."""
+    default_config = os.path.relpath(model_config(DEFAULT_MODEL), REPO_ROOT)
     group = parser.add_argument_group("model and sampling")
-    group.add_argument("-n", "--n-steps", type=int, default=default_steps,
-                       help=f"number of sampling time points (default {default_steps}); fewer is faster and rougher")
-    group.add_argument("--config", default=os.path.join(REPO_ROOT, DEFAULT_CONFIG),
-                       help=f"sampling config YAML: network, t_cutoffs, sampling, windows (default {DEFAULT_CONFIG})")
+    group.add_argument("-n", "--n-steps", type=int,
+                       help=f"number of sampling time points (default: the config's {steps_key}); fewer is faster "
+                            "and rougher")
+    group.add_argument("--model", choices=sorted(MODELS),
+                       help="a released model: its sampling config and, unless --ckpt is given, its released "
+                            "checkpoints, fetched from the Hugging Face Hub into its cache on first use")
+    group.add_argument("--config",
+                       help="sampling config YAML: network, t_cutoffs, sampling, windows (default: the --model's "
+                            f"config, else {default_config})")
     group.add_argument("--ckpt", "--checkpoints", dest="ckpt", action="append", metavar="PATH",
-                       help="expert checkpoints in increasing t: repeat the option or separate paths by commas "
-                            "(default: the comma-separated paths in $A2SB_CHECKPOINTS)")
+                       help="expert checkpoints in increasing t: repeat the option or separate paths by commas; a "
+                            "released file name (e.g. A2SB_onesplit_0.0_1.0_release.ckpt) that is not a local file "
+                            "is fetched from the Hub (default: the --model's files, else the comma-separated paths "
+                            "in $A2SB_CHECKPOINTS)")
     group.add_argument("--t-cutoffs", type=_float_list, metavar="T[,T...]",
                        help="times where one expert hands over to the next (e.g. 0.5); overrides the config")
-    group.add_argument("--device", help="torch device, e.g. cuda, cuda:1 or cpu (default: cuda when available)")
+    group.add_argument("--device", help="torch device: cpu, cuda, cuda:1, mps (default: cuda when available, else "
+                                        "mps when available, else cpu)")
     group.add_argument("--bf16", action="store_true", help="run the network in bfloat16 (faster on recent GPUs)")
     group.add_argument("--window-batch", type=int, metavar="K",
                        help="MultiDiffusion windows sent through the network at once; peak GPU memory grows "
@@ -69,18 +80,34 @@ def _float_list(text):
         raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
 
 
+def sampling_config(args):
+    """--config, else the --model's config, else (dataset tools) configs/<EXP>.yaml when it exists, else the
+    default model's config."""
+    if args.config:
+        return args.config
+    if args.model:
+        return model_config(args.model)
+    named = os.path.join(REPO_ROOT, "configs", f"{getattr(args, 'exp_name', None)}.yaml")
+    return named if os.path.isfile(named) else model_config(DEFAULT_MODEL)
+
+
 def load_restorer(args):
-    """Builds the Restorer once for the whole run from the model options."""
+    """Builds the Restorer once for the whole run from the model options; says which device and config."""
+    device = resolve_device(args.device)
+    config = sampling_config(args)
+    print(f"device: {device}{'' if args.device else ' (the best available; --device to choose)'}; config: {config}")
     overrides = {name: value for name, value in (("t_cutoffs", args.t_cutoffs), ("window_batch", args.window_batch))
                  if value is not None}
     if args.bf16:
         overrides["bf16"] = True
     checkpoints = [path.strip() for value in args.ckpt or [] for path in value.split(",") if path.strip()]
-    return Restorer.from_config(args.config, checkpoints=checkpoints or None, device=args.device, **overrides)
+    if not checkpoints and args.model:
+        checkpoints = model_files(args.model)
+    return Restorer.from_config(config, checkpoints=checkpoints or None, device=device, **overrides)
 
 
 def check_steps(n_steps):
-    if n_steps < 2:
+    if n_steps is not None and n_steps < 2:
         raise ValueError(f"--n-steps must be at least 2 (the sampler needs a start and an end), got {n_steps}")
 
 
@@ -169,8 +196,25 @@ def periodic_gaps(duration_s, gap_s, period_s):
 
 
 def item_folder_name(relative_path):
-    """A folder name for one data set file that no other file can share: its percent-encoded relative path."""
-    return quote(relative_path.replace(os.sep, "/"), safe="")
+    """A readable folder name for one data set file that no other file shares.
+
+    The path relative to the manifest's folder with separators as "__" (without ".." parts and leading dots,
+    so the folder is never hidden), then 8 hex digits of a hash of that whole path, which tells apart the
+    paths that read the same (a/b_c.wav, a_b/c.wav, ../x.wav and x.wav).
+    """
+    normal = os.path.normpath(relative_path).replace(os.sep, "/")
+    parts = [part for part in normal.split("/") if part not in ("", ".", "..")]
+    readable = re.sub(r"[^A-Za-z0-9._-]+", "_", "__".join(parts))[-READABLE_NAME_CHARS:].lstrip("._-")
+    return f"{readable}__{hashlib.sha1(normal.encode()).hexdigest()[:8]}"
+
+
+def existing_path(path):
+    """A relative path as given when it exists here, else under the repository root when it exists there (the
+    tools also run from inside inference/); otherwise as given."""
+    if os.path.isabs(path) or os.path.exists(path):
+        return path
+    in_repo = os.path.join(REPO_ROOT, path)
+    return in_repo if os.path.exists(in_repo) else path
 
 
 def add_dataset_options(parser):
@@ -178,11 +222,17 @@ def add_dataset_options(parser):
     parser.add_argument("-dn", "--dataset-name", required=True, metavar="NAME",
                         help="data set name: its manifest is <manifest-dir>/<NAME>_manifest.csv")
     parser.add_argument("-exp", "--exp-name", required=True, metavar="EXP",
-                        help="experiment name: outputs go to <out-root>/<EXP>/<NAME>/<task>/<file>/")
+                        help="experiment name: outputs go to <out-root>/<EXP>/<NAME>/<task>/<file>/; when "
+                             "configs/<EXP>.yaml exists (e.g. -exp ensemble_1split_sampling) and neither --config "
+                             "nor --model is given, it is the sampling config")
     parser.add_argument("--manifest-dir", default="manifests",
                         help="folder holding <NAME>_manifest.csv (rows split,file_path,duration[,sr], paths "
-                             "relative to this folder; default %(default)s)")
-    parser.add_argument("--out-root", default="exp", help="root folder of all experiments (default %(default)s)")
+                             "relative to this folder; default %(default)s). A relative folder is looked up in the "
+                             "current folder, then in the repository root")
+    parser.add_argument("--out-root", default="exp",
+                        help="root folder of all experiments (default %(default)s). A relative folder that exists "
+                             "in the current folder is used, else one that exists in the repository root, else it "
+                             "is created in the current folder")
     parser.add_argument("--start", type=int, default=0,
                         help="first test row to process, counting from 0 (default 0); with --end it shards a "
                              "test set across GPUs or machines")
@@ -194,18 +244,27 @@ def add_dataset_options(parser):
 
 
 def dataset_jobs(args, task):
-    """[(audio path, output folder)] for the selected test rows of the data set's manifest."""
+    """[(audio path, output folder)] for the selected test rows of the data set's manifest (a file listed twice
+    is restored once)."""
     if args.start < 0 or (args.end is not None and args.end < args.start):
         raise ValueError(f"--start {args.start} / --end {args.end}: need 0 <= start <= end")
-    manifest = os.path.join(args.manifest_dir, f"{args.dataset_name}_manifest.csv")
+    manifest = os.path.join(existing_path(args.manifest_dir), f"{args.dataset_name}_manifest.csv")
     rows = read_manifest(manifest, splits=["test"])
     if not rows:
         raise ValueError(f"{manifest}: no test rows")
+    unique = list({row.path: row for row in reversed(rows)}.values())[::-1]  # the first row of each file
+    if len(unique) < len(rows):
+        print(f"{manifest}: {len(rows) - len(unique)} test row(s) repeat a file listed earlier; each file is "
+              "restored once")
     base = os.path.dirname(os.path.abspath(manifest))
-    task_dir = os.path.join(args.out_root, args.exp_name, args.dataset_name, task)
-    selected = rows[args.start:args.end]
+    task_dir = task_folder(args, task)
+    selected = unique[args.start:args.end]
     return [(row.path, os.path.join(task_dir, item_folder_name(os.path.relpath(row.path, base))))
             for row in (selected[i] for i in shard_slice(len(selected), args.shard))]
+
+
+def task_folder(args, task):
+    return os.path.join(existing_path(args.out_root), args.exp_name, args.dataset_name, task)
 
 
 def run_dataset(args, task, degrade, restore):
@@ -216,6 +275,13 @@ def run_dataset(args, task, degrade, restore):
     reported and the run goes on; the exit status is 1 if any failed.
     """
     jobs = dataset_jobs(args, task)
+    task_dir = task_folder(args, task)
+    try:  # before any model is loaded or any file sampled
+        os.makedirs(task_dir, exist_ok=True)
+    except OSError as error:
+        raise InputError(f"{task_dir}: cannot create the output folder ({error.strerror})") from None
+    if not os.access(task_dir, os.W_OK):
+        raise InputError(f"{task_dir}: the output folder is not writable")
     pending = [(path, folder) for path, folder in jobs if not os.path.exists(os.path.join(folder, "recon.wav"))]
     print(f"{args.dataset_name} {task}: {len(jobs)} test files, {len(jobs) - len(pending)} already done")
     if not pending:

@@ -44,7 +44,8 @@ from corrupt.degrade import degrade
 from corrupt.masks import band_column, cutoff_bin
 from datasets.constants import HOP_LENGTH, N_BINS, SAMPLE_RATE
 from datasets.level import gain_to_typical
-from inference import chunking
+from inference import chunking, released
+from inference.device import resolve_device
 from inference.gaps import frames_touching_gaps, runs, shortcut_windows, validate_gaps
 from inference.io import MIN_SAMPLES
 from inference.models import Ensemble, check_cutoffs
@@ -118,9 +119,10 @@ class Restorer:
     Args:
         network: models.unet.UNet init args (the released configuration in configs/ensemble_*_sampling.yaml).
         checkpoints: one file per expert in increasing t: released Lightning .ckpt, this project's
-            Lightning checkpoints, or safetensors weights.
+            Lightning checkpoints, or safetensors weights; or UNets already in memory (used as copies), such
+            as the network of the Lightning module in `main.py predict`.
         t_cutoffs: cut points between the experts ([0.5] for the released two-split ensemble, [] for one).
-        device: "cpu", "cuda", "cuda:1", ...; None picks CUDA when available.
+        device: "cpu", "cuda", "cuda:1", "mps"; checked before any weights load. None: CUDA, else MPS, else CPU.
         bf16: bfloat16 autocast for the UNet on CUDA (ignored on the CPU); the representation and the
             bridge arithmetic stay float32.
         channels_last: the UNet and its inputs in channels_last memory format on CUDA (ignored on the
@@ -142,8 +144,14 @@ class Restorer:
                  hop_frames=128, window_batch=None, chunk_seconds=60.0, overlap_seconds=3.0, beta_max=1.0,
                  bandwidth_steps=50, inpainting_steps=200, keep_residual=True, channels_last=False,
                  normalize_level=True):
-        checkpoints = [str(path) for path in checkpoints]
-        missing = [path for path in checkpoints if not os.path.isfile(path)]
+        self.device = resolve_device(device)
+        checkpoints = [path if isinstance(path, torch.nn.Module) else str(path) for path in checkpoints]
+        paths = [path for path in checkpoints if isinstance(path, str)]
+        folders = [path for path in paths if os.path.isdir(path)]
+        if folders:
+            raise ValueError(f"checkpoint path(s) {', '.join(folders)}: is a directory; pass the checkpoint "
+                             f"files inside it")
+        missing = [path for path in paths if not os.path.isfile(path)]
         if missing:
             raise FileNotFoundError(f"checkpoint file(s) not found: {', '.join(missing)}; pass the expert "
                                     f"checkpoints in increasing t (checkpoints=[...], or {CHECKPOINTS_ENV}="
@@ -152,7 +160,6 @@ class Restorer:
         check_window(window_frames, hop_frames)
         if window_batch is not None and int(window_batch) < 1:
             raise ValueError(f"Restorer: window_batch must be a positive integer or None, got {window_batch}")
-        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         on_cuda = self.device.type == "cuda"
         self.ensemble = Ensemble(network, checkpoints, t_cutoffs, beta_max, bf16=bool(bf16) and on_cuda,
                                  channels_last=bool(channels_last) and on_cuda).to(self.device)
@@ -175,9 +182,14 @@ class Restorer:
     def from_config(cls, config_path, checkpoints=None, device=None, **overrides):
         """Builds a Restorer from a sampling config; keyword overrides replace its settings.
 
-        Checkpoints come from the argument, else from the A2SB_CHECKPOINTS environment variable
-        (comma-separated paths, in increasing t).
+        config_path may also be a released model name ("twosplit", "onesplit"): its sampling config, and
+        by default its released checkpoints. Checkpoints come from the argument, else from the
+        A2SB_CHECKPOINTS environment variable (comma-separated paths, in increasing t); released file
+        names that are not local files are fetched from the Hugging Face Hub (inference/released.py).
         """
+        if config_path in released.MODELS:
+            checkpoints = checkpoints or released.model_files(config_path)
+            config_path = released.model_config(config_path)
         config = _read_config(config_path)
         expected = config.pop("checkpoint_files", None)
         settings = {**config, **overrides}
@@ -186,10 +198,11 @@ class Restorer:
         if not checkpoints:
             names = f" ({', '.join(expected)})" if expected else ""
             raise ValueError(f"{config_path}: no checkpoints given; pass the expert checkpoint files{names} in "
-                             f"increasing t as checkpoints=[...] (CLI: --checkpoints) or set {CHECKPOINTS_ENV}="
-                             f"path1,path2")
+                             f"increasing t as checkpoints=[...] (CLI: --ckpt), set {CHECKPOINTS_ENV}="
+                             f"path1,path2, or name a released model (CLI: --model {', '.join(released.MODELS)})")
         if isinstance(checkpoints, (str, os.PathLike)):
             checkpoints = [checkpoints]
+        checkpoints = [released.resolve_checkpoint(path) for path in checkpoints]
         if "network" not in settings:
             raise ValueError(f"{config_path}: no 'network' section (the UNet settings)")
         known = set(inspect.signature(cls).parameters) - {"checkpoints", "device"}
@@ -230,7 +243,8 @@ class Restorer:
             if windows is None and mode == "shortcut":
                 raise ValueError(f"inpaint: the shortcut needs every gap (with its neighbours closer than a window) "
                                  f"to fit in {self.window_frames * HOP_LENGTH / SAMPLE_RATE:.2f} s windows with "
-                                 f"known audio around it, and no window may hold another gap; use mode='full'")
+                                 f"known audio around it, and no window may hold another gap; use the full mode "
+                                 f"(command line: --mode full; Python: mode='full')")
         if not flags.any():
             out = wave.copy()
         elif windows is not None:

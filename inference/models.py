@@ -1,5 +1,6 @@
 """The ensemble of bridge networks used at inference: one UNet per time range, split at `t_cutoffs`."""
 import contextlib
+import copy
 
 import torch
 from torch import nn
@@ -44,6 +45,8 @@ class Ensemble(nn.Module):
 
     @staticmethod
     def _load(network, path):
+        if isinstance(path, nn.Module):  # a network in memory: a copy, so that eval mode and moves stay here
+            return copy.deepcopy(path)
         try:
             net = UNet(**network)
         except TypeError as error:

@@ -13,7 +13,7 @@ from corrupt.masks import (bandwidth_mask, cutoff_bin, random_degradation_mask, 
 from datasets.constants import SAMPLE_RATE
 from inference.sampler import sample_bridge
 from models import bridge
-from models.checkpoint import load_into, load_unet_weights
+from models.checkpoint import check_fits, load_into, load_unet_weights, unet_weights_of
 from models.representation import Representation
 
 log = logging.getLogger(__name__)
@@ -93,6 +93,11 @@ class A2SBModule(L.LightningModule):
         if self.hparams.compile and self._compiled_net is None:
             # Stored outside the module tree so state_dict keys stay those of the released layout.
             self.__dict__["_compiled_net"] = torch.compile(self.vf_model)
+
+    def on_load_checkpoint(self, checkpoint):
+        """Weights of another network raise one line naming the file (Lightning's strict load would list
+        every key in a traceback)."""
+        check_fits(self.vf_model, unet_weights_of(checkpoint), self.trainer.ckpt_path)
 
     def _resuming(self):
         return self._trainer is not None and self.trainer.ckpt_path is not None
@@ -199,13 +204,9 @@ class A2SBModule(L.LightningModule):
                                                    "restored": restored.cpu()}
 
     def predict_step(self, batch, batch_idx, dataloader_idx=0):
-        """Bandwidth extension of the batch from `val_cutoff_hz` with `test_sampling_steps` time points."""
-        x0 = self.representation.encode(batch["audio"])
-        batch_size, _, height, width = x0.shape
-        mask = self._fixed_masks(batch_size, height, width, x0.device)["bandwidth"]
-        generator = torch.Generator(device=x0.device).manual_seed(batch_idx)
-        restored = self.restore(x0, mask, self.hparams.test_sampling_steps, batch["audio"].shape[-1], generator)
-        return {"dataset": self._dataset_name(dataloader_idx, "test"), "index": batch["index"], "restored": restored}
+        """Names the batch's test files. Restoring them whole (all channels, full length) needs the restoration
+        engine, which lives above this package: the predict callback does it (inference/prediction_writer.py)."""
+        return {"dataset": self._dataset_name(dataloader_idx, "test"), "index": batch["index"]}
 
     def on_validation_epoch_start(self):
         self.val_examples = {}

@@ -21,6 +21,7 @@ from models.bridge import TimeEmbedding
 
 UNET_PREFIX = "vf_model."
 COMPILED_PREFIX = "_orig_mod."  # added to keys when a torch.compile'd module is saved
+LIGHTNING_VERSION_KEY = "pytorch-lightning_version"  # in every checkpoint Lightning's trainer saves
 _EXAMPLES = 3
 
 
@@ -52,8 +53,31 @@ def load_unet_weights(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     return _unet_entries(weights)
 
 
+def check_training_checkpoint(path: str | os.PathLike) -> None:
+    """Refuses, in one CheckpointError, a file that cannot resume training: unreadable, or without the state
+    that Lightning saves next to the weights."""
+    path = Path(path)
+    start_hint = "to start from its weights, use --model.init_weights_from instead"
+    if _looks_like_safetensors(path):
+        raise CheckpointError(f"{path}: a safetensors file of weights, not a Lightning training checkpoint; {start_hint}")
+    checkpoint = _torch_load_weights_only(path)
+    if not isinstance(checkpoint, dict) or LIGHTNING_VERSION_KEY not in checkpoint or "state_dict" not in checkpoint:
+        raise CheckpointError(f"{path}: not a Lightning training checkpoint (no trainer state); {start_hint}")
+
+
+def unet_weights_of(checkpoint: dict) -> dict[str, torch.Tensor]:
+    """The UNet entries of a loaded Lightning checkpoint's state_dict, without prefixes."""
+    return _unet_entries(checkpoint["state_dict"])
+
+
 def load_into(module: nn.Module, state_dict: dict[str, torch.Tensor], source: str | os.PathLike) -> None:
     """Strict load; any missing, unexpected or mis-shaped key raises one error naming them."""
+    check_fits(module, state_dict, source)
+    module.load_state_dict(state_dict, strict=True)
+
+
+def check_fits(module: nn.Module, state_dict: dict[str, torch.Tensor], source: str | os.PathLike) -> None:
+    """Raises one CheckpointError naming the missing, unexpected and mis-shaped keys, if any."""
     expected = module.state_dict()
     missing = sorted(expected.keys() - state_dict.keys())
     unexpected = sorted(state_dict.keys() - expected.keys())
@@ -72,7 +96,6 @@ def load_into(module: nn.Module, state_dict: dict[str, torch.Tensor], source: st
             f"{source}: weights do not fit {type(module).__name__} (another architecture or config?): "
             + "; ".join(problems)
         )
-    module.load_state_dict(state_dict, strict=True)
 
 
 def save_unet_safetensors(module: nn.Module, path: str | os.PathLike) -> None:

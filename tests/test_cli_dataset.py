@@ -110,11 +110,13 @@ def test_bad_slice_and_missing_manifest_are_one_line_errors(tmp_path, manifest_d
 
 
 def test_item_folder_names_cannot_collide():
-    names = ["a/b_c.wav", "a_b/c.wav", "a/b/c.wav", "a%2Fb/c.wav", "a b.wav"]
+    names = ["a/b_c.wav", "a_b/c.wav", "a/b/c.wav", "a%2Fb/c.wav", "a b.wav", "a_b.wav", "../a_b.wav",
+             "../../data/x.wav", "data/x.wav", "/abs/x.wav"]
     folders = [item_folder_name(n) for n in names]
     assert len(set(folders)) == len(names)
-    assert all("/" not in f for f in folders)
-    assert item_folder_name("demo/test_000.wav") == "demo%2Ftest_000.wav"
+    assert all("/" not in f and not f.startswith(".") and "%" not in f for f in folders)
+    assert item_folder_name("demo/test_000.wav").startswith("demo__test_000.wav__")
+    assert item_folder_name("../../data/x.wav").startswith("data__x.wav__")
 
 
 @pytest.mark.slow
@@ -141,3 +143,61 @@ def test_two_processes_share_a_test_set_without_overlap(tmp_path, model):
     expected = {item_folder_name(f"demo/test_{i:03d}.wav") for i in range(4)}
     assert set(os.listdir(task_dir)) == expected
     assert all((task_dir / name / "recon.wav").exists() for name in expected)
+
+
+def test_files_outside_the_manifest_folder_get_readable_folders(tmp_path, model, capsys):
+    root = tmp_path / "sets" / "demo"
+    write_demo_dataset(str(tmp_path / "audio"), n_train=0, n_val=0, n_test=1, seconds=1.0)
+    root.mkdir(parents=True)
+    outside = tmp_path / "audio" / "demo" / "test_000.wav"
+    (root / "demo_manifest.csv").write_text(f"test,{outside},1.0\ntest,../../audio/demo/test_000.wav,1.0\n"
+                                            f"test,{outside},1.0\n")
+    out_root = tmp_path / "out"
+    code, printed, err = run(A2SB_upsample_dataset, ["-dn", "demo", "-exp", "e", "-cf", 4000, "--manifest-dir", root,
+                                                     "--out-root", out_root, *model_args(model)], capsys)
+    assert code == 0, err
+    # the same file three times (absolute, ../, repeated): restored once, in a visible folder named after it
+    (folder,) = os.listdir(out_root / "e" / "demo" / "cutoff_freq=4000")
+    assert folder.startswith("audio__demo__test_000.wav__")
+    assert "2 test row(s) repeat a file" in printed and "restored 1, skipped 0, failed 0" in printed
+
+
+def test_output_folder_is_checked_before_any_model_loads(tmp_path, manifest_dir, model, capsys, monkeypatch):
+    def no_model(*args, **kwargs):
+        raise AssertionError("the models were loaded before the output folder was checked")
+
+    monkeypatch.setattr("inference.cli_common.Restorer.from_config", no_model)
+    blocker = tmp_path / "out"
+    blocker.write_text("a file where the output root should be")
+    code, _, err = run(A2SB_upsample_dataset, ["-dn", "demo", "-exp", "e", "-cf", 4000, "--manifest-dir",
+                                               manifest_dir, "--out-root", blocker, *model_args(model)], capsys)
+    lines = err.strip().splitlines()
+    assert code == 1 and len(lines) == 1 and "cannot create the output folder" in lines[0], lines
+
+
+def test_exp_name_of_a_config_and_paths_from_inside_inference(tmp_path, model, capsys, monkeypatch):
+    """-exp NAME takes configs/NAME.yaml when it exists; run from <repo>/inference, the default manifests/ is
+    found in the repository root and new outputs go under the current folder."""
+    repo = tmp_path / "repo"
+    (repo / "configs").mkdir(parents=True)
+    (repo / "inference").mkdir()
+    config, checkpoints = model
+    (repo / "configs" / "tiny_sampling.yaml").write_text(open(config).read())
+    write_demo_dataset(str(repo / "manifests"), n_train=0, n_val=0, n_test=1, seconds=1.0)
+    monkeypatch.setattr("inference.cli_common.REPO_ROOT", str(repo))
+    monkeypatch.chdir(repo / "inference")
+    code, printed, err = run(A2SB_upsample_dataset, ["-dn", "demo", "-exp", "tiny_sampling", "-cf", 4000, "--ckpt",
+                                                     ",".join(checkpoints), "-n", 2, "--quiet"], capsys)
+    assert code == 0, err
+    assert f"config: {repo / 'configs' / 'tiny_sampling.yaml'}" in printed
+    assert len(os.listdir(repo / "inference" / "exp" / "tiny_sampling" / "demo" / "cutoff_freq=4000")) == 1
+
+
+def test_outputs_of_runs_from_inside_inference_are_ignored_by_git():
+    import subprocess
+
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if not os.path.exists(os.path.join(repo, ".git")):
+        pytest.skip("not a git checkout")
+    for path in ("exp/a/recon.wav", "inference/exp/a/recon.wav"):
+        assert subprocess.run(["git", "check-ignore", "-q", path], cwd=repo).returncode == 0, path

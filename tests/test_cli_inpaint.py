@@ -91,4 +91,4 @@ def test_help_lists_the_inpainting_options(capsys):
     text = capsys.readouterr().out
     for option in ("--gaps", "--detect-gaps", "--min-gap-ms", "--threshold-db", "--mode", "-n", "--ckpt"):
         assert option in text
-    assert "default 200" in text
+    assert "inpainting_steps" in text  # the default -n comes from the sampling config

@@ -102,10 +102,10 @@ def test_model_and_sampling_options_reach_the_engine(tmp_path, music, capsys, mo
     sf.write(tmp_path / "in.wav", band_limit(music(1.0)[None], 4000)[0], SR, subtype="PCM_16")
     code, _, err = run(["-f", tmp_path / "in.wav", "-o", tmp_path / "out.wav", "--cutoff", 5000, "-n", 7,
                         "--config", "c.yaml", "--ckpt", "a.ckpt", "--checkpoints", "b.ckpt,c.ckpt",
-                        "--device", "cuda:1", "--t-cutoffs", "0.5", "--window-batch", 3, "--bf16", "--seed", 11,
+                        "--device", "cpu", "--t-cutoffs", "0.5", "--window-batch", 3, "--bf16", "--seed", 11,
                         "--ode", "--quiet"], capsys)
     assert code == 0, err
-    assert calls["from_config"] == ("c.yaml", ["a.ckpt", "b.ckpt", "c.ckpt"], "cuda:1",
+    assert calls["from_config"] == ("c.yaml", ["a.ckpt", "b.ckpt", "c.ckpt"], torch.device("cpu"),
                                     {"t_cutoffs": [0.5], "window_batch": 3, "bf16": True})
     assert calls["bandwidth_extension"] == ((1, SR), 5000.0, {"n_steps": 7, "seed": 11, "ode": True,
                                                               "progress": False})

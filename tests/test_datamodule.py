@@ -177,8 +177,8 @@ def test_too_many_failures_raise_with_summary(tmp_path):
     with pytest.raises(TooManyFailedFilesError) as err:
         batches(dm.train_dataloader(), dm)
     message = str(err.value)
-    assert message.startswith("2 of 4 train files (50.0%) failed to decode, more than max_failed_file_share=0.3")
-    assert paths[2] in message and paths[3] in message
+    assert message.startswith("2 of 4 train files (50.0%) failed to decode, more than data.max_failed_file_share=0.3")
+    assert f"{manifest} line 3: {paths[2]}" in message and f"{manifest} line 4: {paths[3]}" in message
 
 
 def test_corrupt_valid_file_keeps_indices_of_the_others(tmp_path):

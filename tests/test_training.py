@@ -74,12 +74,12 @@ def test_fit_writes_checkpoints_pictures_and_resumes(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert "test/demo/bandwidth/lsd" in result.stdout and "test/demo/inpainting/ssim" in result.stdout
 
-    # predict restores the test split and writes one WAV per file, as long as the segment.
+    # predict restores the test split and writes one WAV per file, as long as the file.
     result = run_main("predict", "--config", config, "--model.test_sampling_steps", "2",
                       "--ckpt_path", os.path.join(out, "ckpt", "last.ckpt"))
     assert result.returncode == 0, result.stderr[-3000:]
-    audio, rate = sf.read(os.path.join(out, "predictions", "demo", "00000.wav"))
-    assert rate == 44100 and audio.shape == (15 * 512,) and np.isfinite(audio).all()
+    audio, rate = sf.read(os.path.join(out, "predictions", "demo", "00000_test_005.wav"))
+    assert rate == 44100 and audio.shape == (2 * 44100,) and np.isfinite(audio).all()
 
 
 @pytest.mark.slow
