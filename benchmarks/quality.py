@@ -286,16 +286,17 @@ def restore_all(args, method, task, excerpts, gain):
 
 
 def level_ratio(folder, task):
-    """RMS of the restored audio over the original's in the regenerated region (evaluate.py's STFT:
-    the bins from the cutoff up, or the frames centred in a gap)."""
+    """RMS of the restored audio over the original's in the regenerated region (evaluate.py's STFT: the bins
+    from the cutoff up, or the frames whose whole window lies in a gap, so no context leaks into the level)."""
     original = load_audio(os.path.join(folder, "original.wav"))[0][0]
     est = evaluate.magnitude(load_audio(os.path.join(folder, "recon.wav"))[0][0])
     ref = evaluate.magnitude(original)
     if task.kind == "bandwidth":
         region = np.s_[evaluate.first_bin_from(task.cutoff_hz):, :]
     else:
+        half = evaluate.N_FFT / 2 / SAMPLE_RATE
         gaps = periodic_gaps(len(original) / SAMPLE_RATE, GAP_SECONDS, GAP_PERIOD)
-        region = np.s_[:, evaluate.gap_frames(ref.shape[1], gaps)]
+        region = np.s_[:, evaluate.gap_frames(ref.shape[1], [(start + half, end - half) for start, end in gaps])]
     return float(np.sqrt(np.sum(est[region] ** 2) / max(np.sum(ref[region] ** 2), evaluate.EPS)))
 
 
