@@ -17,10 +17,9 @@ band_replication adds to the input only content from the cutoff up, lpc_inpaint 
 import numpy as np
 from scipy import linalg, signal
 
-SAMPLE_RATE = 44100
-N_FFT = 2048
-HOP = 512
-PHASE_STEP_BINS = N_FFT // HOP  # a shift by a multiple of this many bins keeps the phase advance per hop
+from datasets.constants import HOP_LENGTH, N_FFT, SAMPLE_RATE
+
+PHASE_STEP_BINS = N_FFT // HOP_LENGTH  # a shift by a multiple of this many bins keeps the phase advance per hop
 # soxr's anti-aliasing filter starts to roll off at about 90% of the cutoff: the source band ends there.
 FLAT_PASSBAND = 0.9
 ENVELOPE_FIT_OCTAVES = 2.0
@@ -32,14 +31,14 @@ RIDGES = (1e-7, 1e-5, 1e-3)
 MAX_GROWTH = 2.0
 
 
-def _as_channels(audio):
+def _as_channel_rows(audio):
     audio = np.asarray(audio, dtype=np.float64)
     return audio.reshape(-1, audio.shape[-1])
 
 
 def band_replication(audio, cutoff_hz, sr=SAMPLE_RATE):
     """Fills everything from cutoff_hz up with the kept band's top octave, shaped by the extrapolated envelope."""
-    wave = _as_channels(audio)
+    wave = _as_channel_rows(audio)
     cutoff = int(np.ceil(cutoff_hz * N_FFT / sr))
     flat_top = int(FLAT_PASSBAND * cutoff)
     patch = PHASE_STEP_BINS * (flat_top // 2 // PHASE_STEP_BINS)
@@ -50,7 +49,7 @@ def band_replication(audio, cutoff_hz, sr=SAMPLE_RATE):
     sources = targets - shift - patch * ((targets - cutoff) // patch)
     fit_bins = np.arange(max(1, int(flat_top / 2 ** ENVELOPE_FIT_OCTAVES)), flat_top)
 
-    _, _, spectra = signal.stft(wave, nperseg=N_FFT, noverlap=N_FFT - HOP, window="hann")
+    _, _, spectra = signal.stft(wave, nperseg=N_FFT, noverlap=N_FFT - HOP_LENGTH, window="hann")
     level = 10 * np.log10(np.abs(spectra[:, fit_bins]) ** 2 + 1e-20)  # (channels, bins, frames)
     x = np.log2(fit_bins)[:, None]
     slope = ((x - x.mean()) * (level - level.mean(axis=1, keepdims=True))).sum(axis=1) / ((x - x.mean()) ** 2).sum()
@@ -58,7 +57,7 @@ def band_replication(audio, cutoff_hz, sr=SAMPLE_RATE):
     gain_db = slope[:, None, :] * (np.log2(targets) - np.log2(sources))[None, :, None]
     added = np.zeros_like(spectra)
     added[:, targets] = spectra[:, sources] * 10 ** (gain_db / 20)
-    _, high = signal.istft(added, nperseg=N_FFT, noverlap=N_FFT - HOP, window="hann")
+    _, high = signal.istft(added, nperseg=N_FFT, noverlap=N_FFT - HOP_LENGTH, window="hann")
     out = wave + high[:, :wave.shape[1]]
     return out.reshape(np.shape(audio)).astype(np.float32)
 
@@ -107,7 +106,7 @@ def lpc_fill(wave, start, stop, order=LPC_ORDER, context=LPC_CONTEXT):
 def lpc_inpaint(audio, gaps, sr=SAMPLE_RATE, order=LPC_ORDER, context=LPC_CONTEXT):
     """Fills each (start_s, end_s) gap by autoregressive interpolation; the samples are those the dataset
     tools zero (round(start * sr) to round(end * sr))."""
-    wave = _as_channels(audio).copy()
+    wave = _as_channel_rows(audio).copy()
     for start_s, end_s in gaps:
         start, stop = round(start_s * sr), round(end_s * sr)
         for channel in wave:
