@@ -25,7 +25,7 @@ OUT holds:
 - results.md: every table; per task <task>.md, <task>.csv (one row per method and file), <task>.json
   (means and rows), <task>.png (spectrograms of the first excerpt: original, degraded, baseline, models);
 - excerpts/<task>/<file>/{original,degraded}.wav, and runs/<method>/gain=<g>/<task>/<file>/recon.wav
-  (evaluate.py's layout, with original.wav linked in) plus time.json (compute seconds) and scores.json.
+  (evaluate.py's layout, with original.wav linked in, and degraded.wav too at gain 1, for listening) plus time.json (compute seconds) and scores.json.
 A rerun into the same OUT restores and scores only what is missing; it refuses an OUT made with other
 excerpt settings.
 """
@@ -281,6 +281,8 @@ def restore_all(args, method, task, excerpts, gain):
         restored = method.restore(task, degraded, args.seed) / np.float32(gain)
         seconds = time.perf_counter() - began
         link_or_copy(os.path.join(source, "original.wav"), os.path.join(folder, "original.wav"))
+        if gain == 1:  # what went in, beside what came out, for listening
+            link_or_copy(os.path.join(source, "degraded.wav"), os.path.join(folder, "degraded.wav"))
         write_text(os.path.join(folder, "time.json"), json.dumps({"compute_s": seconds}) + "\n")
         write_audio(os.path.join(folder, "recon.wav"), restored)
 
