@@ -8,7 +8,8 @@ Three groups, each over the whole files and excerpts of --lengths seconds at --o
 - band-limited: the files limited at known edges (--edges, only those under 0.9 x the file's own edge), by
   resampling down to 2 f and back with soxr and by a Butterworth low-pass (order 12, forward and backward:
   -6 dB at f). The truth is f for the Butterworth and the resampling chain's own 6 dB point (about 0.95 f,
-  measured on white noise) for soxr. Goal: at least 98% of the confident answers within [-5%, +2%] of f, none more than 15% below.
+  measured on white noise) for soxr. Goal: at least 98% of the confident answers within [-5%, +2%] of the
+  truth, none more than 15% below.
 - full-band: generated music-like audio (datasets/synthetic.py) should be left alone ("full_band").
 Prints one table and writes every answer to --json.
 """

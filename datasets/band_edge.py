@@ -205,8 +205,9 @@ def _evidence(cumulative, level, blocks, edge, top):
     block_above = _band_db(block_cumulative, *stop_band)
     active = block_below >= block_below.max() - ACTIVE_RANGE_DB
     agree = block_below - block_above >= BLOCK_DROP_DB
-    return _Evidence(float(below - _band_db(cumulative, *stop_band)), float(below - level[_deep_start(edge, top):].max()),
-                     int(active.sum()), float((agree & active).sum() / max(active.sum(), 1)))
+    deep = below - level[_deep_start(edge, top):].max()
+    return _Evidence(float(below - _band_db(cumulative, *stop_band)), float(deep), int(active.sum()),
+                     float((agree & active).sum() / max(active.sum(), 1)))
 
 
 def _judge(evidence, edge_hz, seconds):
