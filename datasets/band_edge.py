@@ -1,17 +1,23 @@
 """Automatic band edge of low-passed or lossy-encoded audio (the cutoff for bandwidth extension).
 
-A 99% spectral roll-off sits far below the edge for most music, whose level falls gently with frequency.
-Instead, on the long-term average spectrum in dB:
-- the in-band trend at bin k is a straight line (dB over log-frequency) fitted to bins [k / 2, k / 1.15)
-  and extrapolated to k (leaving out the 15% just below k keeps a filter's slope out of the fit);
-- a coarse edge is the lowest bin k above which everything stays low: over (k, 1.5 k] the level never
-  comes within `margin_db` of the trend at k, and from 1.5 k (at most from the top 3% of the band) up to
-  Nyquist it stays `min_drop_db` under it. Music that merely fades towards high frequencies keeps coming
-  back near its trend, so it has no edge (None, full band);
-- the edge is then placed where the transition crosses about -4.5 dB: the power relative to the trend
-  (scaled to average 1 in band) is averaged over +-4% of the frequency, which evens out the music's own
-  peaks and dips, and the last frequency near the coarse edge where it is still >= 0.35 is taken. For a
-  brick-wall filter that is the cut frequency; for a gentle slope it lies between its -3 and -6 dB points.
+A filter or codec leaves a cliff: the level drops steeply and deeply at one frequency and stays down up to
+Nyquist, in every stretch of the file. Music that is merely quiet up high falls gradually, and its quiet
+highs still come and go with the music. So an edge is reported only with all of this evidence:
+- steep: the band right above the edge ([1.15, 1.35] x edge) is STEEP_DB under the band right below it
+  ([0.85, 0.97] x edge); a 12th-order Butterworth gets there, music fading at 30 dB/octave does not;
+- deep: from 1.5 x edge up to Nyquist nothing comes within DEEP_DB of the band below it (a steep filter is
+  that far down by then; a music's quiet highs, a shelf of a synthesiser, are not);
+- present across the file: in at least MIN_AGREEMENT of the blocks (about 0.4 s each, every channel's
+  blocks counted) where the band below the edge carries sound, the band above is BLOCK_DROP_DB lower;
+- enough of it: less than SHORT_SECONDS of audio only passes with an unmistakable drop (UNMISTAKABLE_DB).
+The candidates are found on the long-term average spectrum (channels pooled by power, never summed, so
+stereo and its channels agree): the lowest cliff that passes is the edge. Its position is where the level
+falls PLACE_DB under the level just below it (medians in dB, which the music's own peaks and dips barely
+move): the cut frequency of a brick wall, the 6 dB point of a steep filter or resampler.
+
+A file recorded at a lower rate than the analysis rate has nothing above its own Nyquist: that is its edge,
+unless a trustworthy cliff sits lower. Without an edge the audio is "full_band" when its top band still
+carries sound (within FULL_BAND_DB of the spectrum's peak), otherwise "uncertain": the caller must not guess.
 """
 from dataclasses import dataclass
 
@@ -21,92 +27,30 @@ from scipy.ndimage import uniform_filter1d
 from datasets.constants import SAMPLE_RATE
 
 ANALYSIS_N_FFT = 4096  # the detector's own STFT: 10.8 Hz bins, finer than the representation's
+BLOCK_FRAMES = 8  # frames per consistency block: about 0.37 s at 44.1 kHz
+MAX_BLOCKS = 1024  # per channel; longer files get longer blocks, so memory stays flat
 SMOOTH_HZ = 100.0
 MIN_EDGE_HZ = 500.0
-FAR_FRACTION = 0.97  # the far region always includes the top 3% of the band
-FULL_BAND_FRACTION = 0.95  # an edge this close to Nyquist means nothing is missing
-TREND_GAP = 1.15  # the trend of bin k is fitted below k / TREND_GAP
-NEAR_RANGE = 1.5  # bins (k, 1.5 k] are the near region of bin k
-REFINE_RANGE = (0.8, 1.25)  # the edge is searched within these multiples of the coarse edge
-REFINE_SMOOTH = 0.04  # half-width of the relative-power average, as a fraction of the frequency
-EDGE_POWER = 0.35  # about -4.5 dB
-
-
-def average_power(audio, n_fft=ANALYSIS_N_FFT):
-    """Long-term average power spectrum (n_fft // 2 + 1 bins), all channels and frames pooled."""
-    audio = np.asarray(audio, dtype=np.float64)
-    if audio.ndim == 1:
-        audio = audio[None]
-    if audio.ndim != 2 or audio.shape[-1] == 0:
-        raise ValueError(f"detect_cutoff: expected audio of shape (samples,) or (channels, samples), got {audio.shape}")
-    if audio.shape[-1] < n_fft:
-        audio = np.pad(audio, ((0, 0), (0, n_fft - audio.shape[-1])))
-    hop = n_fft // 2
-    n_frames = 1 + (audio.shape[-1] - n_fft) // hop
-    window = np.hanning(n_fft + 1)[:-1]
-    power = np.zeros(n_fft // 2 + 1)
-    for first in range(0, n_frames, 256):  # a few hundred frames at a time keeps memory flat
-        starts = hop * np.arange(first, min(first + 256, n_frames))
-        frames = audio[:, starts[:, None] + np.arange(n_fft)[None, :]] * window
-        power += (np.abs(np.fft.rfft(frames, axis=-1)) ** 2).sum(axis=(0, 1))
-    return power / (n_frames * audio.shape[0])
-
-
-def trend_below(level_db, gap=TREND_GAP):
-    """For each bin k, a least-squares line over log2(bin) fitted on bins [k/2, k/gap), evaluated at k."""
-    n = len(level_db)
-    x = np.log2(np.maximum(np.arange(n), 1))
-    y = level_db
-    prefix = [np.concatenate([[0.0], np.cumsum(v)]) for v in (np.ones(n), x, y, x * x, x * y)]
-    k = np.arange(n)
-    low = np.ceil(k / 2).astype(int)
-    high = np.maximum(np.ceil(k / gap).astype(int), low)
-    s1, sx, sy, sxx, sxy = (p[high] - p[low] for p in prefix)
-    trend = np.full(n, -np.inf)
-    ok = s1 >= 3
-    det = s1 * sxx - sx * sx
-    slope = np.divide(s1 * sxy - sx * sy, det, out=np.zeros(n), where=ok & (det > 0))
-    intercept = np.divide(sy - slope * sx, s1, out=np.zeros(n), where=ok)
-    trend[ok] = intercept[ok] + slope[ok] * x[ok]
-    return trend
-
-
-def detect_cutoff(audio, sr=SAMPLE_RATE, margin_db=6.0, min_drop_db=20.0):
-    """Band edge in Hz of (channels, samples) or (samples,) audio, or None when it is full band or silent."""
-    power = average_power(audio)
-    if power.max() <= 0:
-        return None
-    bin_hz = sr / ANALYSIS_N_FFT
-    power = np.maximum(uniform_filter1d(power, size=max(1, int(round(SMOOTH_HZ / bin_hz))), mode="nearest"), 0)
-    level = 10.0 * np.log10(power + power.max() * 1e-20)
-    n = len(level)
-    trend = trend_below(level)
-    k = np.arange(int(np.ceil(MIN_EDGE_HZ / bin_hz)), int(FULL_BAND_FRACTION * (n - 1)))
-    far_start = np.minimum(np.ceil(NEAR_RANGE * k).astype(int), int(FAR_FRACTION * (n - 1)))
-    near = np.array([level[a + 1:max(b, a + 2)].max() for a, b in zip(k, far_start)])
-    far = np.maximum.accumulate(level[::-1])[::-1][far_start]  # max of level[j:] for each j
-    is_edge = (near < trend[k] - margin_db) & (far < trend[k] - min_drop_db)
-    if not is_edge.any():
-        return None
-    return float((_edge_point(level, int(k[np.argmax(is_edge)])) + 0.5) * bin_hz)
-
-
-def _edge_point(level, coarse):
-    """Last bin near `coarse` whose locally averaged power relative to the in-band trend is >= EDGE_POWER."""
-    n = len(level)
-    bins = np.arange(n)
-    fit = slice(int(np.ceil(coarse / 2)), max(int(np.ceil(coarse / TREND_GAP)), int(np.ceil(coarse / 2)) + 3))
-    x = np.log2(np.maximum(bins, 1))
-    slope, intercept = np.polyfit(x[fit], level[fit], 1)
-    relative = 10.0 ** (np.minimum(level - (intercept + slope * x), 60.0) / 10.0)
-    relative /= relative[fit].mean()
-    prefix = np.concatenate([[0.0], np.cumsum(relative)])
-    half = np.maximum(np.round(REFINE_SMOOTH * bins).astype(int), 1)
-    low, high = np.maximum(bins - half, 0), np.minimum(bins + half + 1, n)
-    smoothed = (prefix[high] - prefix[low]) / (high - low)
-    lo, hi = int(REFINE_RANGE[0] * coarse), min(int(np.ceil(REFINE_RANGE[1] * coarse)), n - 1)
-    above = np.flatnonzero(smoothed[lo:hi + 1] >= EDGE_POWER)
-    return lo + int(above[-1]) if len(above) else coarse
+FULL_BAND_FRACTION = 0.93  # edges above this share of Nyquist are ignored (resamplers' own transitions)
+BELOW_BAND = (0.85, 0.97)  # the in-band reference, in multiples of the edge
+STOP_BAND = (1.15, 1.35)  # right above the edge: a filter's slope has reached its stop band by here
+STEEP_DB = 20.0
+DEEP_FROM = 1.5  # the deep stop band starts here (x edge): a steep filter is 40 dB down by then
+DEEP_DB = 45.0
+BLOCK_DROP_DB = 15.0
+ACTIVE_RANGE_DB = 30.0  # blocks whose band below the edge is this far under the loudest one are not judged
+MIN_AGREEMENT = 0.9
+MIN_ACTIVE_BLOCKS = 3
+SHORT_SECONDS = 3.0
+UNMISTAKABLE_DB = 60.0
+FULL_BAND_DB = 60.0
+TOP_BAND = (0.85, 0.95)  # where "the top of the band" is measured, in multiples of Nyquist
+FALL_DB = 20.0  # "the spectrum falls from F": the last frequency within this of the peak
+PLACE_DB = 7.0  # under the music's own wobble; near a steep filter's 6 dB point
+PLACE_SMOOTH = 0.015  # the level at a bin is the median over +-1.5% of its frequency
+REFERENCE_BAND = (0.75, 0.95)  # the level just below a bin, in multiples of it
+LOCAL_FLOOR_DB = 10.0
+PLACE_RANGE = (0.95, 1.35)  # where the edge is placed, in multiples of the located cliff
 
 
 @dataclass(frozen=True)
@@ -123,9 +67,177 @@ class BandEdge:
     message: str
 
 
+def block_powers(audio, n_fft=ANALYSIS_N_FFT):
+    """Power spectra of consecutive blocks of STFT frames: (blocks, n_fft // 2 + 1), every channel's blocks
+    stacked, and the number of frames in each block."""
+    audio = np.asarray(audio, dtype=np.float64)
+    if audio.ndim == 1:
+        audio = audio[None]
+    if audio.ndim != 2 or audio.shape[-1] == 0:
+        raise ValueError(f"band edge: expected audio of shape (samples,) or (channels, samples), got {audio.shape}")
+    if audio.shape[-1] < n_fft:
+        audio = np.pad(audio, ((0, 0), (0, n_fft - audio.shape[-1])))
+    hop = n_fft // 2
+    n_frames = 1 + (audio.shape[-1] - n_fft) // hop
+    per_block = max(BLOCK_FRAMES, -(-n_frames // MAX_BLOCKS))
+    window = np.hanning(n_fft + 1)[:-1]
+    blocks, counts = [], []
+    for channel in audio:
+        for first in range(0, n_frames, per_block):
+            starts = hop * np.arange(first, min(first + per_block, n_frames))
+            frames = channel[starts[:, None] + np.arange(n_fft)[None, :]] * window
+            blocks.append((np.abs(np.fft.rfft(frames, axis=-1)) ** 2).mean(axis=0))
+            counts.append(len(starts))
+    return np.array(blocks), np.array(counts)
+
+
+def average_spectrum_db(audio, sr=SAMPLE_RATE):
+    """(frequencies in Hz, long-term average level in dB) of the audio, channels pooled by power."""
+    blocks, counts = block_powers(audio)
+    power = counts @ blocks / counts.sum()
+    return np.arange(len(power)) * sr / ANALYSIS_N_FFT, 10.0 * np.log10(power + max(power.max(), 1e-30) * 1e-20)
+
+
 def detect_band_edge(audio, sr=SAMPLE_RATE, source_sr=None):
     """Band edge of (channels, samples) or (samples,) audio at `sr`; `source_sr` is the file's own rate."""
-    edge = detect_cutoff(audio, sr)
-    if edge is None:
-        return BandEdge("full_band", None, 1.0, "no band edge: the spectrum reaches Nyquist")
-    return BandEdge("edge", edge, 1.0, f"band edge at {edge:.0f} Hz")
+    blocks, counts = block_powers(audio)
+    power = counts @ blocks / counts.sum()
+    if power.max() <= 0:
+        return BandEdge("uncertain", None, 0.0, "the audio is silent")
+    bin_hz = sr / ANALYSIS_N_FFT
+    nyquist = sr / 2 if source_sr is None else min(sr, source_sr) / 2
+    top = min(int(nyquist / bin_hz), len(power) - 1)
+    smooth = np.maximum(uniform_filter1d(power, size=max(1, int(round(SMOOTH_HZ / bin_hz))), mode="nearest"), 0)
+    level = 10.0 * np.log10(smooth + power.max() * 1e-20)[:top + 1]
+    cumulative = _cumulative(power)
+    seconds = np.shape(audio)[-1] / sr
+    lower_rate = nyquist < FULL_BAND_FRACTION * sr / 2
+    rejected = None
+    highest = FULL_BAND_FRACTION * nyquist
+    for coarse in _cliffs(cumulative, level, bin_hz, top):
+        edge = _edge_in_place(level, coarse)
+        edge_hz = edge * bin_hz
+        evidence = _evidence(cumulative, level, blocks, edge, top)
+        if evidence.steep_db < STEEP_DB or evidence.deep_db < DEEP_DB or edge_hz >= highest:
+            continue  # the cliff was an artefact of where it was located
+        verdict = _judge(evidence, edge_hz, seconds)
+        if verdict.status == "edge":
+            return verdict
+        rejected = rejected or verdict
+    if lower_rate:
+        return BandEdge("edge", nyquist, 1.0, f"the file's own rate is {2 * nyquist:.0f} Hz: nothing above its "
+                                              f"Nyquist frequency, {nyquist:.0f} Hz")
+    if rejected is not None:
+        return rejected
+    return _without_edge(cumulative, level, bin_hz, top)
+
+
+def _cumulative(power):
+    """Sums of power from each bin to the top: differences of them give band sums that stay exact far down in
+    a stop band (sums from the bottom would lose them to rounding against the loud bins below)."""
+    return np.concatenate([np.cumsum(power[..., ::-1], axis=-1)[..., ::-1], np.zeros(power.shape[:-1] + (1,))],
+                          axis=-1)
+
+
+def _band_db(cumulative, low, high):
+    """dB of the mean power over bins [low, high) (arrays or numbers); -inf where it is empty."""
+    low, high = np.asarray(low, dtype=int), np.maximum(np.asarray(high, dtype=int), np.asarray(low, dtype=int) + 1)
+    with np.errstate(divide="ignore"):
+        return 10.0 * np.log10(np.maximum(cumulative[..., low] - cumulative[..., high], 0) / (high - low))
+
+
+def _deep_start(edge, top):
+    return int(min(DEEP_FROM * edge, edge + (top - edge) / 2))
+
+
+def _stop_band(edge, top):
+    """Bins [low, high) right above an edge bin, squeezed below `top` for edges near Nyquist."""
+    low = int(min(STOP_BAND[0] * edge, edge + (top - edge) / 2))
+    return low, int(max(min(STOP_BAND[1] * edge, top), low + 2))
+
+
+def _cliffs(cumulative, level, bin_hz, top):
+    """Bins where a steep, deep drop starts on the average spectrum: the first bin of each run, lowest first."""
+    k = np.arange(int(np.ceil(MIN_EDGE_HZ / bin_hz)), int(FULL_BAND_FRACTION * top))
+    if len(k) == 0:
+        return []
+    below = _band_db(cumulative, BELOW_BAND[0] * k, BELOW_BAND[1] * k)
+    stops = np.array([_stop_band(b, top) for b in k])
+    suffix_max = np.maximum.accumulate(level[::-1])[::-1]
+    steep = below - _band_db(cumulative, stops[:, 0], stops[:, 1]) >= STEEP_DB
+    deep = below - suffix_max[[_deep_start(b, top) for b in k]] >= DEEP_DB
+    hit = steep & deep
+    starts = np.flatnonzero(hit & ~np.concatenate([[False], hit[:-1]]))
+    return [int(k[i]) for i in starts]
+
+
+def _edge_in_place(level, coarse):
+    """Last bin near `coarse` whose level (median over +-PLACE_SMOOTH) is within PLACE_DB of the median level
+    just under it ([0.75, 0.95] x the bin). Medians in dB ignore the music's own peaks and dips, and a local
+    reference ignores its slope; bins whose reference already sits LOCAL_FLOOR_DB under the one of `coarse`
+    lie past the edge."""
+    n = len(level)
+
+    def median(b, low, high):
+        return np.median(level[int(low * b):max(int(high * b), int(low * b) + 1) + 1])
+
+    floor = median(coarse, *REFERENCE_BAND) - LOCAL_FLOOR_DB
+    candidates = range(int(PLACE_RANGE[0] * coarse), min(int(np.ceil(PLACE_RANGE[1] * coarse)), n - 1) + 1)
+    kept = [b for b in candidates if (ref := median(b, *REFERENCE_BAND)) >= floor
+            and median(b, 1 - PLACE_SMOOTH, 1 + PLACE_SMOOTH) >= ref - PLACE_DB]
+    return kept[-1] if kept else coarse
+
+
+@dataclass(frozen=True)
+class _Evidence:
+    steep_db: float  # band below the edge over the band right above it, on the average spectrum
+    deep_db: float  # band below the edge over the loudest level anywhere above it
+    active_blocks: int
+    agreement: float  # share of the active blocks that show the drop
+
+
+def _evidence(cumulative, level, blocks, edge, top):
+    """How steep, deep and consistent the drop at bin `edge` is."""
+    below_band = (int(BELOW_BAND[0] * edge), int(BELOW_BAND[1] * edge))
+    stop_band = _stop_band(edge, top)
+    below = _band_db(cumulative, *below_band)
+    block_cumulative = _cumulative(blocks)
+    block_below = _band_db(block_cumulative, *below_band)
+    block_above = _band_db(block_cumulative, *stop_band)
+    active = block_below >= block_below.max() - ACTIVE_RANGE_DB
+    agree = block_below - block_above >= BLOCK_DROP_DB
+    deep = below - level[_deep_start(edge, top):].max()
+    return _Evidence(float(below - _band_db(cumulative, *stop_band)), float(deep), int(active.sum()),
+                     float((agree & active).sum() / max(active.sum(), 1)))
+
+
+def _judge(evidence, edge_hz, seconds):
+    """BandEdge for a steep, deep cliff: "edge" when it is consistent and long enough, else "uncertain"."""
+    seen = f"a drop of {evidence.deep_db:.0f} dB at {edge_hz:.0f} Hz"
+    confidence = round(evidence.agreement * min(1.0, evidence.deep_db / UNMISTAKABLE_DB), 2)
+    if evidence.active_blocks < MIN_ACTIVE_BLOCKS or evidence.agreement < MIN_AGREEMENT:
+        return BandEdge("uncertain", None, confidence,
+                        f"no clear band edge found; {seen} on average, but only in {evidence.agreement:.0%} "
+                        f"of {evidence.active_blocks} stretches of the file")
+    if seconds < SHORT_SECONDS and (evidence.deep_db < UNMISTAKABLE_DB or evidence.agreement < 1):
+        return BandEdge("uncertain", None, round(confidence * seconds / SHORT_SECONDS, 2),
+                        f"no clear band edge found; {seen}, but {seconds:.1f} s of audio is too little to be sure")
+    return BandEdge("edge", edge_hz, confidence,
+                    f"band edge at {edge_hz:.0f} Hz: the level drops {evidence.deep_db:.0f} dB and stays down, "
+                    f"in {evidence.agreement:.0%} of {evidence.active_blocks} stretches of the file")
+
+
+def _without_edge(cumulative, level, bin_hz, top):
+    """"full_band" when the top of the band carries sound, else "uncertain" (the spectrum fades gradually)."""
+    first = int(np.ceil(MIN_EDGE_HZ / 10 / bin_hz))  # above the DC and rumble bins
+    peak = level[first:top + 1].max()
+    fall = float(peak - _band_db(cumulative, TOP_BAND[0] * top, TOP_BAND[1] * top))
+    if fall <= FULL_BAND_DB:
+        confidence = round(min(1.0, (FULL_BAND_DB - fall) / (FULL_BAND_DB / 2)), 2)
+        return BandEdge("full_band", None, confidence, f"no band edge: the top of the band is {fall:.0f} dB under "
+                                                       "the spectrum's peak and carries sound")
+    loud = np.flatnonzero(level[first:top + 1] >= peak - FALL_DB)
+    falls_from = (first + loud[-1]) * bin_hz
+    return BandEdge("uncertain", None, 0.0,
+                    f"no clear band edge found; the spectrum falls gradually from {falls_from / 1000:.1f} kHz, "
+                    f"{fall:.0f} dB down at {top * bin_hz / 1000:.1f} kHz")

@@ -2,8 +2,11 @@
 
     python inference/A2SB_upsample_api.py -f DEGRADED.wav -o RESTORED.wav [-n 50] [--cutoff 4000]
 
-Without --cutoff the cutoff is detected from the spectrum. A file that is already full-band is copied
-through (resampled to 44.1 kHz) with a "nothing to do" note, even with --cutoff, unless --force is given.
+Without --cutoff the cutoff is the band edge detected from the spectrum (a file recorded below 44.1 kHz has
+at most its own Nyquist frequency); the detected edge and its confidence are printed. Where the detector
+sees no clear edge it refuses, says what it saw, and asks for --cutoff: it never restores on a guess. A file
+that is already full-band is copied through (resampled to 44.1 kHz) with a "nothing to do" note, even with
+--cutoff, unless --force is given.
 The output is at 44.1 kHz with the input's channels and sample format.
 """
 import argparse
@@ -15,8 +18,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from datasets.constants import SAMPLE_RATE  # noqa: E402
 from inference.cli_common import (add_io_options, add_model_options, check_cutoff, check_steps,  # noqa: E402
                                   finish, load_restorer, prepare_output, run_main)
-from datasets.band_edge import detect_cutoff  # noqa: E402
+from datasets.band_edge import average_spectrum_db, detect_band_edge  # noqa: E402
 from inference.io import output_subtype, read_input  # noqa: E402
+from inference.plots import EdgeMark  # noqa: E402
 
 
 def upsample(args):
@@ -26,24 +30,39 @@ def upsample(args):
     prepare_output(args)
     audio, info = read_input(args.input)
     subtype = output_subtype(info.subtype, args.output, args.subtype)
-    detected = detect_cutoff(audio, SAMPLE_RATE)
-    if detected is None and not args.force:
-        finish(args, audio, audio, subtype, f"{os.path.basename(args.input)}: full band, copied")
-        print(f"nothing to do: {args.input} is already full-band; copied it to {args.output} at 44.1 kHz "
-              "(--force --cutoff HZ restores it anyway)")
+    found = detect_band_edge(audio, SAMPLE_RATE, source_sr=info.sample_rate)
+    if found.status == "full_band" and not args.force:
+        finish(args, audio, audio, subtype, f"{os.path.basename(args.input)}: full band, copied",
+               edge_mark(args, audio, None, f"full band (confidence {found.confidence:.2f})"))
+        print(f"nothing to do: {args.input} is already full-band ({found.message}); copied it to {args.output} "
+              "at 44.1 kHz (--force --cutoff HZ restores it anyway)")
         return 0
-    cutoff = args.cutoff if args.cutoff is not None else detected
-    if cutoff is None:
+    if args.cutoff is not None:
+        cutoff, note = args.cutoff, f"cutoff {args.cutoff:g} Hz (given); detector: {found.status}"
+    elif found.status == "edge":
+        cutoff = found.edge_hz
+        check_cutoff(cutoff, f"{args.input}: detected band edge", "; pass --cutoff HZ")
+        note = f"detected band edge {cutoff:.0f} Hz, confidence {found.confidence:.2f}"
+        print(f"detected cutoff: {cutoff:.0f} Hz, confidence {found.confidence:.2f} ({found.message})")
+    elif found.status == "full_band":
         raise ValueError(f"{args.input}: the input is full-band, so --force needs --cutoff HZ (what to regenerate)")
-    if args.cutoff is None:
-        check_cutoff(cutoff, f"{args.input}: detected cutoff")
-        print(f"detected cutoff: {cutoff:.0f} Hz")
+    else:
+        raise ValueError(f"{args.input}: {found.message}; pass --cutoff HZ")
     restorer = load_restorer(args)
     restored = restorer.bandwidth_extension(audio, cutoff, n_steps=args.n_steps, seed=args.seed, ode=args.ode,
                                             progress=not args.quiet)
-    finish(args, audio, restored, subtype, f"{os.path.basename(args.input)}: bandwidth extension above {cutoff:.0f} Hz")
+    finish(args, audio, restored, subtype, f"{os.path.basename(args.input)}: bandwidth extension above {cutoff:.0f} Hz",
+           edge_mark(args, audio, cutoff, note))
     print(f"wrote {args.output}")
     return 0
+
+
+def edge_mark(args, audio, edge_hz, title):
+    """What --plot shows beside the spectrograms: the input's average spectrum with the edge marked."""
+    if not args.plot:
+        return None
+    freqs, level = average_spectrum_db(audio, SAMPLE_RATE)
+    return EdgeMark(edge_hz, freqs, level, title)
 
 
 def build_parser():
@@ -52,8 +71,8 @@ def build_parser():
                     "regenerates everything above it.")
     add_io_options(parser)
     parser.add_argument("--cutoff", type=float, metavar="HZ",
-                        help="frequency above which audio is regenerated, in [500, 22050) Hz "
-                             "(default: detected from the input's spectrum)")
+                        help="frequency above which audio is regenerated, in [500, 22050) Hz (default: the band "
+                             "edge detected from the input's spectrum; without a clear edge the tool refuses)")
     parser.add_argument("--force", action="store_true",
                         help="restore even when the input looks full-band (then --cutoff is needed); without it "
                              "a full-band input is copied through to OUT with a 'nothing to do' note")

@@ -111,11 +111,12 @@ def check_steps(n_steps):
         raise ValueError(f"--n-steps must be at least 2 (the sampler needs a start and an end), got {n_steps}")
 
 
-def check_cutoff(cutoff_hz, source="--cutoff"):
+def check_cutoff(cutoff_hz, source="--cutoff", advice=""):
     """A cutoff must leave something to keep and something to regenerate."""
     if not MIN_CUTOFF_HZ <= cutoff_hz < NYQUIST_HZ:
         raise ValueError(f"{source}: cutoff {cutoff_hz:g} Hz is outside [{MIN_CUTOFF_HZ:g}, {NYQUIST_HZ:g}) Hz "
-                         "(at or above Nyquist there is nothing to regenerate; below 500 Hz too little is kept)")
+                         "(at or above Nyquist there is nothing to regenerate; below 500 Hz too little is kept)"
+                         + advice)
 
 
 def plot_path(output):
@@ -129,12 +130,12 @@ def prepare_output(args):
         check_output_path(plot_path(args.output), [args.input], args.overwrite)
 
 
-def finish(args, audio_in, audio_out, subtype, title):
-    """Writes the output (and, with --plot, the spectrogram PNG of input and output)."""
+def finish(args, audio_in, audio_out, subtype, title, edge=None):
+    """Writes the output (and, with --plot, the spectrogram PNG of input and output; `edge` is an EdgeMark)."""
     write_audio(args.output, audio_out, subtype)
     if args.plot:
         signals = {"input": audio_in.mean(axis=0), "output": audio_out.mean(axis=0)}
-        save_spectrogram_png(plot_path(args.output), signals, SAMPLE_RATE, title)
+        save_spectrogram_png(plot_path(args.output), signals, SAMPLE_RATE, title, edge)
 
 
 def run_main(body, args):

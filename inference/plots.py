@@ -1,4 +1,6 @@
 """Spectrogram pictures (PNG) of audio, stacked one panel per named signal."""
+from dataclasses import dataclass
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -21,26 +23,58 @@ def log_spectrogram(audio, n_fft=N_FFT, hop=HOP_LENGTH):
     return 20 * np.log10(np.maximum(mag, 1e-5))
 
 
-def spectrogram_figure(signals, sr=SAMPLE_RATE, title=None):
-    """Figure with one spectrogram panel per entry of `signals` (name -> mono audio)."""
-    fig, axes = plt.subplots(len(signals), 1, figsize=(10, 2.6 * len(signals)), squeeze=False)
-    for ax, (name, audio) in zip(axes[:, 0], signals.items()):
+def spectrogram_figure(signals, sr=SAMPLE_RATE, title=None, edge=None):
+    """Figure with one spectrogram panel per entry of `signals` (name -> mono audio).
+
+    `edge` (an EdgeMark) adds a line at the band edge on the first panel and, beside the panels, the average
+    spectrum the edge was read from, with the edge marked and `edge.title` above it.
+    """
+    n = len(signals)
+    columns = 2 if edge is not None else 1
+    fig = plt.figure(figsize=(10 + 4 * (columns - 1), 2.6 * n))
+    grid = fig.add_gridspec(n, columns, width_ratios=[3, 1][:columns])
+    axes = [fig.add_subplot(grid[row, 0]) for row in range(n)]
+    for ax, (name, audio) in zip(axes, signals.items()):
         spec = log_spectrogram(audio)
         duration = len(audio) / sr
         ax.imshow(spec, origin="lower", aspect="auto", cmap="magma", vmin=-100, vmax=max(spec.max(), -60),
                   extent=(0, duration, 0, sr / 2000))
         ax.set_title(name)
         ax.set_ylabel("kHz")
-    axes[-1, 0].set_xlabel("seconds")
+    axes[-1].set_xlabel("seconds")
+    if edge is not None:
+        _mark_edge(axes[0], fig.add_subplot(grid[:, 1]), edge)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
     return fig
 
 
-def save_spectrogram_png(path, signals, sr=SAMPLE_RATE, title=None):
+@dataclass(frozen=True)
+class EdgeMark:
+    """What --plot shows of the band edge: where it is (None: nowhere), the average spectrum, a title."""
+    edge_hz: float | None
+    freqs_hz: np.ndarray
+    level_db: np.ndarray
+    title: str
+
+
+def _mark_edge(spectrogram_ax, spectrum_ax, edge):
+    level = edge.level_db - edge.level_db.max()
+    spectrum_ax.plot(level, edge.freqs_hz / 1000, linewidth=0.8)
+    spectrum_ax.set_xlim(max(level.min(), -140), 5)
+    spectrum_ax.set_ylim(0, edge.freqs_hz[-1] / 1000)
+    spectrum_ax.set_xlabel("dB (average spectrum)")
+    spectrum_ax.set_ylabel("kHz")
+    spectrum_ax.set_title(edge.title, fontsize=9)
+    if edge.edge_hz is not None:
+        for ax in (spectrogram_ax, spectrum_ax):
+            ax.axhline(edge.edge_hz / 1000, color="cyan", linestyle="--", linewidth=1)
+
+
+def save_spectrogram_png(path, signals, sr=SAMPLE_RATE, title=None, edge=None):
     """Writes the spectrogram panels of `signals` (name -> mono audio) to `path` atomically."""
-    fig = spectrogram_figure(signals, sr, title)
+    fig = spectrogram_figure(signals, sr, title, edge)
     try:
         write_atomically(path, lambda tmp: fig.savefig(tmp, dpi=80, format="png"))
     finally:

@@ -3,13 +3,17 @@ import os
 import subprocess
 import sys
 
+import matplotlib.image
 import numpy as np
+import pytest
 import soundfile as sf
 import soxr
 
 from helpers import band_energy, kept_band_error
 from inference import A2SB_upsample_api
 from inference.A2SB_upsample_dataset import band_limit
+from inference.cli_common import check_cutoff
+from models.unet import UNet
 
 SR = 44100
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -46,10 +50,15 @@ def test_detects_the_cutoff_resamples_and_keeps_stereo_float(tmp_path, music, mo
     native = soxr.resample(stereo.T, SR, 48000)  # the file is at 48 kHz
     sf.write(tmp_path / "in.wav", native, 48000, subtype="FLOAT")
     out = tmp_path / "out.wav"
-    code, printed, err = run(["-f", tmp_path / "in.wav", "-o", out, "-n", 2, "--config", config, "--quiet"], capsys)
+    code, printed, err = run(["-f", tmp_path / "in.wav", "-o", out, "-n", 2, "--config", config, "--quiet", "--plot"],
+                             capsys)
     assert code == 0, err
     detected = float(printed.split("detected cutoff:")[1].split("Hz")[0])
     assert 5500 < detected < 6100
+    assert float(printed.split("confidence")[1].split()[0]) >= 0.9
+    # the picture gets the input's average spectrum beside the spectrograms: wider than the plain one
+    picture = matplotlib.image.imread(tmp_path / "out.png")
+    assert picture.shape[1] > 1000
     info = sf.info(out)
     expected_frames = len(soxr.resample(native, 48000, SR))
     assert (info.samplerate, info.channels, info.subtype, info.frames) == (SR, 2, "FLOAT", expected_frames)
@@ -109,6 +118,43 @@ def test_model_and_sampling_options_reach_the_engine(tmp_path, music, capsys, mo
                                     {"t_cutoffs": [0.5], "window_batch": 3, "bf16": True})
     assert calls["bandwidth_extension"] == ((1, SR), 5000.0, {"n_steps": 7, "seed": 11, "ode": True,
                                                               "progress": False})
+
+
+def test_no_clear_edge_is_refused_with_what_was_seen(tmp_path, capsys, monkeypatch):
+    """Music that only fades towards high frequencies: no restoration on a guess, and no model is loaded."""
+    from test_band_edge import bass_heavy
+
+    monkeypatch.delenv("A2SB_CHECKPOINTS", raising=False)
+    faded = bass_heavy(4.0, 0, quiet_db=200)
+    sf.write(tmp_path / "in.wav", 0.9 * faded / np.abs(faded).max(), SR, subtype="PCM_16")
+    code, printed, err = run(["-f", tmp_path / "in.wav", "-o", tmp_path / "out.wav", "--plot"], capsys)
+    assert code == 1 and not (tmp_path / "out.wav").exists() and not (tmp_path / "out.png").exists()
+    assert len(err.strip().splitlines()) == 1
+    assert "no clear band edge found" in err and "falls gradually from" in err and "pass --cutoff HZ" in err
+
+
+def test_a_low_rate_file_is_cut_at_its_nyquist(tmp_path, music, capsys, monkeypatch):
+    cutoffs = []
+
+    class FakeRestorer:
+        @classmethod
+        def from_config(cls, *args, **kwargs):
+            return cls()
+
+        def bandwidth_extension(self, audio, cutoff_hz, **options):
+            cutoffs.append(cutoff_hz)
+            return audio
+
+    monkeypatch.setattr("inference.cli_common.Restorer", FakeRestorer)
+    sf.write(tmp_path / "in.wav", soxr.resample(music(3.0), SR, 8000), 8000, subtype="PCM_16")
+    code, printed, err = run(["-f", tmp_path / "in.wav", "-o", tmp_path / "out.wav", "--quiet"], capsys)
+    assert code == 0, err
+    assert cutoffs == [4000.0] and "detected cutoff: 4000 Hz, confidence 1.00" in printed
+
+
+def test_an_out_of_range_detected_edge_names_the_option():
+    with pytest.raises(ValueError, match=r"detected band edge: cutoff 300 Hz is outside .*; pass --cutoff HZ"):
+        check_cutoff(300.0, "in.wav: detected band edge", "; pass --cutoff HZ")
 
 
 def test_force_on_full_band_input_needs_a_cutoff(tmp_path, music, capsys):
