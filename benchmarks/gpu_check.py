@@ -36,11 +36,11 @@ sys.path.insert(0, ROOT)
 
 from datasets.synthetic import music_like  # noqa: E402
 from inference.chunking import frames_for  # noqa: E402
-from inference.engine import BINS, STATE_IMAGES, Restorer  # noqa: E402
+from inference.engine import STATE_IMAGES, Restorer  # noqa: E402
 from inference.io import write_text  # noqa: E402
 from models.a2sb_module import A2SBModule  # noqa: E402
 from models.bridge import TimeEmbedding  # noqa: E402
-from models.representation import SAMPLE_RATE  # noqa: E402
+from datasets.constants import N_BINS, SAMPLE_RATE  # noqa: E402
 from models.unet import UNet  # noqa: E402
 
 PRETRAIN_CONFIG = os.path.join(ROOT, "configs", "pretrain.yaml")
@@ -83,7 +83,7 @@ class Setup:
         self.net = self.restorer.ensemble.experts[0]
 
     def window(self, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
-        x = torch.randn(batch, 3, BINS, self.window_frames, device=self.device)
+        x = torch.randn(batch, 3, N_BINS, self.window_frames, device=self.device)
         return x, torch.randn(batch, self.net.time_emb_dim, device=self.device)
 
 
@@ -165,9 +165,9 @@ def peak_memory_check(batch: int):
 def window_batch_check(setup: Setup) -> dict:
     frames = min(setup.restorer.chunk_frames, frames_for(setup.audio_seconds))
     # Sized as the engine sizes it when a stereo chunk starts, then run with the chunk's state allocated.
-    batch = setup.restorer._window_batch(2 * 3 * BINS * frames)
-    state = torch.zeros(STATE_IMAGES, 2, 3, BINS, frames, device=setup.device)
-    x = torch.randn(batch, 3, BINS, setup.window_frames, device=setup.device)
+    batch = setup.restorer._window_batch(2 * 3 * N_BINS * frames)
+    state = torch.zeros(STATE_IMAGES, 2, 3, N_BINS, frames, device=setup.device)
+    x = torch.randn(batch, 3, N_BINS, setup.window_frames, device=setup.device)
     reset_peak(setup.device)
     start = time.perf_counter()
     with torch.inference_mode():
@@ -202,7 +202,7 @@ def training_check(batch: int):
         optimizer = module.configure_optimizers()
         audio = torch.from_numpy(music_like(batch * setup.segment_samples / SAMPLE_RATE + 1, seed=batch))
         data = {"audio": audio[:batch * setup.segment_samples].reshape(batch, -1).to(setup.device),
-                "max_bin": torch.full((batch,), BINS, device=setup.device)}
+                "max_bin": torch.full((batch,), N_BINS, device=setup.device)}
         reset_peak(setup.device)
         times = []
         with warnings.catch_warnings():

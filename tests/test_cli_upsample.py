@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import soxr
+import torch
 
 from helpers import band_energy, kept_band_error
 from inference import A2SB_upsample_api

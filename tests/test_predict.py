@@ -4,7 +4,7 @@ import os
 import numpy as np
 import pytest
 import soundfile as sf
-from test_cli_upsample import band_energy
+from helpers import band_energy
 from test_training import tiny_config
 
 from datasets.synthetic import music_like

@@ -5,7 +5,7 @@ import soundfile as sf
 import torch
 import yaml
 from test_bad_input import assert_one_line_error, run
-from test_cli_upsample import TINY_NETWORK, band_energy, tiny_model
+from helpers import TINY_NETWORK, band_energy, tiny_model
 
 from inference import A2SB_inpaint_api, A2SB_upsample_api, released
 from inference.A2SB_upsample_dataset import band_limit
