@@ -123,7 +123,7 @@ class Variant:
 def compare_reference(args) -> None:
     torch.manual_seed(0)
     model = UNet().eval()
-    x = torch.randn(args.batch_sizes[0], 3, BINS, args.frames)
+    x = torch.randn(args.batch_sizes[0], 3, N_BINS, args.frames)
     t_emb = torch.randn(x.shape[0], model.time_emb_dim)
     runners = [Variant(name, model) for name in ("plain", *args.variants)]
     load_before = os.getloadavg()[0]
@@ -151,7 +151,7 @@ def compare_reference(args) -> None:
         rows.append((runner.name, f"{seconds:.2f}", " ".join(f"{t:.1f}" for t in times[runner.name]),
                      f"{ratio:.2f}", f"{difference:.1e}", compile_s))
     print(
-        f"UNet released config, {x.shape[0]} x 3 x {BINS} x {args.frames} input, {torch.get_num_threads()} threads, "
+        f"UNet released config, {x.shape[0]} x 3 x {N_BINS} x {args.frames} input, {torch.get_num_threads()} threads, "
         f"alternated, median of {args.runs} after {args.warmup} warm-up; load average {load_before:.1f} before, "
         f"{load_after:.1f} after"
     )
