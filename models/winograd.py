@@ -1,9 +1,9 @@
 """3x3 convolutions that run through NNPACK's Winograd kernels on the CPU.
 
-On a 2-core AVX-512 CPU the UNet's stride-1 3x3 convolutions run 2.5-3x faster through NNPACK than through
+On a 2-core AVX-512 CPU the UNet's stride-1 3x3 convolutions run 1.4-3x faster through NNPACK than through
 oneDNN's direct kernels once a feature map has WINOGRAD_MIN_PIXELS positions or more; below that, the
 kernel transform NNPACK redoes on every call costs more than it saves (the 2048-wide 32 x 8 middle level
-of a 256-frame window is 1.6x slower). Results agree to float rounding (relative difference about 5e-6).
+of a 256-frame window is 1.4x slower). Results agree to float rounding (relative difference about 5e-6).
 NNPACK's batched path is not Winograd and no faster, so batches go through it one item at a time.
 Gradients flow through the ordinary convolution backward. Everywhere else (CUDA, strided or half-precision
 convolutions, autocast, channels_last inputs, torch.compile) the plain nn.Conv2d forward runs.
