@@ -296,7 +296,7 @@ def level_ratio(folder, task):
     if task.kind == "bandwidth":
         region = np.s_[evaluate.first_bin_from(task.cutoff_hz):, :]
     else:
-        half = evaluate.N_FFT / 2 / SAMPLE_RATE
+        half = evaluate.METRIC_N_FFT / 2 / SAMPLE_RATE
         gaps = periodic_gaps(len(original) / SAMPLE_RATE, GAP_SECONDS, GAP_PERIOD)
         region = np.s_[:, evaluate.frames_centred_in_gaps(ref.shape[1], [(start + half, end - half) for start, end in gaps])]
     return float(np.sqrt(np.sum(est[region] ** 2) / max(np.sum(ref[region] ** 2), evaluate.EPS)))
