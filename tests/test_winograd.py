@@ -34,8 +34,9 @@ def test_winograd_unet_equals_plain_module_to_float_rounding(music_images):
     # Another kernel ran (not bit-equal), and it agrees to float rounding.
     assert not torch.equal(fast, plain)
     assert relative_difference(fast, plain) < 1e-4
-    # A batch goes through item by item: the same numbers as one item alone.
-    torch.testing.assert_close(fast[1:], single, rtol=0, atol=0)
+    # A batch goes through item by item: one item alone gives the same numbers up to the other layers' kernels,
+    # which may pick another algorithm for another batch size when several threads run.
+    assert relative_difference(fast[1:], single) < 1e-5
 
 
 def test_winograd_gradients_equal_plain_gradients(music_images):
