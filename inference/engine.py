@@ -42,6 +42,7 @@ from tqdm import tqdm
 
 from corrupt.degrade import degrade
 from corrupt.masks import band_column, cutoff_bin
+from datasets.band_edge import detect_band_edge
 from datasets.constants import HOP_LENGTH, N_BINS, SAMPLE_RATE
 from datasets.level import gain_to_typical
 from inference import chunking, released
@@ -245,17 +246,27 @@ class Restorer:
                                  f"to fit in {self.window_frames * HOP_LENGTH / SAMPLE_RATE:.2f} s windows with "
                                  f"known audio around it, and no window may hold another gap; use the full mode "
                                  f"(command line: --mode full; Python: mode='full')")
+        rows = self._input_band_rows(wave) if flags.any() else None
         if not flags.any():
             out = wave.copy()
         elif windows is not None:
-            out = self._restore_windows(wave, flags, windows, steps, seed, ode, progress, self._gain(wave))
+            out = self._restore_windows(wave, flags, windows, steps, seed, ode, progress, self._gain(wave), rows)
         else:
-            out = self._restore_chunks(wave, None, flags, steps, seed, ode, progress, False, self._gain(wave))
+            out = self._restore_chunks(wave, rows, flags, steps, seed, ode, progress, False, self._gain(wave))
             if self.keep_residual:
                 decoded, out = out, wave.copy()
                 for start, stop in _reach(runs(flags.numpy()), 0, wave.shape[-1]):
                     _paste_span(out, wave, decoded[:, start:stop], start)
         return out[0] if mono else out
+
+    def _input_band_rows(self, wave):
+        """Rows a gap may regenerate: those below the band edge of the audio around the gaps, when it has a clear
+        one (lossy or low-rate music), else all (None). Above such an edge the input holds nothing, so the gap
+        stays silent there too; a model trained with the true-bandwidth loss mask never learnt those rows."""
+        edge = detect_band_edge(wave, SAMPLE_RATE)
+        if edge.status != "edge":
+            return None
+        return (1.0 - band_column(N_BINS, cutoff_bin(edge.edge_hz))).to(self.device)
 
     # ---- sampling ----------------------------------------------------------------------------------------
     @staticmethod
@@ -335,9 +346,10 @@ class Restorer:
             chunking.paste(out, restored, HOP_LENGTH * first, fade)
         return out
 
-    def _restore_windows(self, wave, flags, windows, n_steps, seed, ode, progress, gain=1.0):
-        """The inpainting shortcut: each window sampled alone (several per batch), its gap pasted back.
-        Sampling sees the audio times `gain`; the result is scaled back."""
+    def _restore_windows(self, wave, flags, windows, n_steps, seed, ode, progress, gain=1.0, rows=None):
+        """The inpainting shortcut: each window sampled alone (several per batch), its gap pasted back; rows
+        (1, 1, H, 1) limits the regenerated bins (None: all). Sampling sees the audio times `gain`; the result
+        is scaled back."""
         n_samples = wave.shape[-1]
         audio = torch.from_numpy(wave * np.float32(gain))
         generator = torch.Generator(self.device).manual_seed(seed)
@@ -349,6 +361,8 @@ class Restorer:
             x0 = torch.cat([chunking.encode_frames(self.representation, audio, a, b, self.device) for a, b in batch])
             window_flags = torch.stack([flags[a:b] for a, b in batch])
             mask = window_flags.to(self.device).float().reshape(len(batch), 1, 1, -1)
+            if rows is not None:
+                mask = mask * rows
             restored = self._sample(x0, mask, None, len(batch), n_steps, ode, generator,
                                     progress and len(batches) == 1)
             for i, (first, last) in enumerate(batch):

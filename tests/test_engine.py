@@ -113,6 +113,30 @@ def test_inpainting_shortcut_and_full_mode(restorer, music):
         restorer.inpaint(damaged, [(0.2, 1.2)], mode="shortcut", progress=False)
 
 
+@pytest.mark.parametrize("mode", ["shortcut", "full"])
+def test_gaps_in_band_limited_music_stay_within_its_band(restorer, music, mode):
+    """Around a codec-like 11 kHz edge (clear: the detector reports it) the gap is regenerated below the edge only;
+    in full-band music the same gap is regenerated across the whole band."""
+    full_band = music(6.0, seed=4)
+    limited = brick(full_band, high=11000).astype(np.float32)
+    gap = (3.0, 3.12)
+    inside = slice(int(gap[0] * SR) + 1024, int(gap[1] * SR) - 1024)  # clear of the context's frames
+
+    def high_to_low(audio):
+        spectrum = np.abs(np.fft.rfft(audio[inside])) ** 2
+        freqs = np.fft.rfftfreq(inside.stop - inside.start, 1 / SR)
+        return spectrum[freqs > 12000].sum() / spectrum[(freqs > 500) & (freqs < 10000)].sum()
+
+    outs = {}
+    for name, audio in (("limited", limited), ("full", full_band)):
+        damaged = audio.copy()
+        damaged[int(gap[0] * SR):int(gap[1] * SR)] = 0.0
+        outs[name] = restorer.inpaint(damaged, [gap], n_steps=3, mode=mode, progress=False)
+        assert np.abs(outs[name][inside]).std() > 1e-3  # the gap is filled
+    assert high_to_low(outs["limited"]) < 1e-4 * high_to_low(outs["full"])
+    assert high_to_low(outs["full"]) > 1e-3  # the random model does put energy up there when allowed to
+
+
 def test_stereo_gaps_in_one_shortcut_batch(restorer, music):
     stereo = near_mono(music, 1.5)
     gaps = [(0.30, 0.33), (1.10, 1.14)]
