@@ -22,7 +22,6 @@ import sys
 from collections import Counter
 
 import numpy as np
-import soxr
 from scipy import signal
 from tqdm import tqdm
 
@@ -33,7 +32,8 @@ from benchmarks.restore import print_table  # noqa: E402
 from datasets.audio import SAMPLE_RATE, load_audio  # noqa: E402
 from datasets.band_edge import detect_band_edge  # noqa: E402
 from datasets.synthetic import music_like  # noqa: E402
-from inference.io import write_text  # noqa: E402
+from inference.A2SB_upsample_dataset import band_limit  # noqa: E402
+from datasets.files import write_text  # noqa: E402
 
 WITHIN = (-0.05, 0.02)
 FAR_BELOW = -0.15
@@ -51,11 +51,6 @@ def excerpts(audio, lengths, n_offsets):
             yield f"{seconds:g}s", audio[..., start:start + n]
 
 
-def resampled(audio, freq):
-    rate = int(2 * freq)
-    return soxr.resample(soxr.resample(audio.T, SAMPLE_RATE, rate), rate, SAMPLE_RATE).T[..., :audio.shape[-1]]
-
-
 def butterworth(audio, freq):
     """Order-12 Butterworth run forward and backward (zero phase, -6 dB at freq), applied as its gain in the
     frequency domain: the same response as sosfiltfilt, many times faster on whole files."""
@@ -68,7 +63,7 @@ def butterworth(audio, freq):
 def soxr_edge(freq):
     """Where the resampling chain down to 2 freq and back is 6 dB down, measured on white noise."""
     noise = np.random.default_rng(0).standard_normal((1, 8 * SAMPLE_RATE))
-    gain = np.abs(np.fft.rfft(resampled(noise, freq)[0])) ** 2 / np.abs(np.fft.rfft(noise[0])) ** 2
+    gain = np.abs(np.fft.rfft(band_limit(noise, freq)[0])) ** 2 / np.abs(np.fft.rfft(noise[0])) ** 2
     freqs = np.fft.rfftfreq(noise.shape[-1], 1 / SAMPLE_RATE)
     smooth = np.convolve(gain, np.ones(41) / 41, mode="same")
     return float(freqs[np.flatnonzero((smooth >= 10 ** -0.6) & (freqs < freq))[-1]])
@@ -102,7 +97,7 @@ def run(args):
             records.append({"group": "codec", "file": path, "true_hz": reference, **answer})
         ceiling = 0.9 * (reference or SAMPLE_RATE / 2)
         for freq in (f for f in args.edges if f < ceiling):
-            for method, degrade, truth in (("soxr", resampled, soxr_edge(freq)), ("butterworth", butterworth, freq)):
+            for method, degrade, truth in (("soxr", band_limit, soxr_edge(freq)), ("butterworth", butterworth, freq)):
                 for answer in answers(degrade(audio, freq), args.lengths, args.offsets):
                     records.append({"group": f"band-limited ({method})", "file": path, "true_hz": truth, **answer})
     for seed in tqdm(range(args.generated), desc="generated", unit="file"):

@@ -37,7 +37,7 @@ sys.path.insert(0, ROOT)
 from datasets.synthetic import music_like  # noqa: E402
 from inference.chunking import frames_for  # noqa: E402
 from inference.engine import STATE_IMAGES, Restorer  # noqa: E402
-from inference.io import write_text  # noqa: E402
+from datasets.files import write_text  # noqa: E402
 from models.a2sb_module import A2SBModule  # noqa: E402
 from models.bridge import TimeEmbedding  # noqa: E402
 from datasets.constants import N_BINS, SAMPLE_RATE  # noqa: E402

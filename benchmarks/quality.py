@@ -47,6 +47,7 @@ from tqdm import tqdm  # noqa: E402
 
 from benchmarks.baselines import band_replication, lpc_inpaint  # noqa: E402
 from datasets.audio import SAMPLE_RATE, info, load_audio, read_segment  # noqa: E402
+from datasets.files import write_text  # noqa: E402
 from datasets.manifest import read_manifest  # noqa: E402
 from datasets.prepare_manifest import find_audio  # noqa: E402
 from inference import evaluate  # noqa: E402
@@ -55,7 +56,7 @@ from inference.A2SB_upsample_dataset import band_limit  # noqa: E402
 from inference.cli_common import (bandwidth_task, check_cutoff, inpaint_task, item_folder_name,  # noqa: E402
                                   periodic_gaps, run_main)
 from inference.engine import Restorer  # noqa: E402
-from inference.io import write_audio, write_text  # noqa: E402
+from inference.io import write_audio  # noqa: E402
 from inference.plots import save_spectrogram_png  # noqa: E402
 
 GAP_SECONDS, GAP_PERIOD = 0.3, 5.0

@@ -32,6 +32,7 @@ from tqdm import tqdm  # noqa: E402
 
 from datasets.audio import load_audio  # noqa: E402
 from datasets.band_edge import detect_band_edge  # noqa: E402
+from datasets.files import write_text  # noqa: E402
 from datasets.manifest import MIN_TRUE_SR  # noqa: E402
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif", ".aifc", ".w64", ".caf")
@@ -124,18 +125,6 @@ def manifest_text(entries, splits):
     return buffer.getvalue()
 
 
-def write_text_atomically(path, text):
-    """Writes through a temporary file in the same folder, so an interrupted run leaves no half manifest."""
-    tmp = f"{path}.tmp{os.getpid()}"
-    try:
-        with open(tmp, "w", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
 def check_arguments(args):
     if not os.path.isdir(args.audio_dir):
         raise ValueError(f"{args.audio_dir}: not a folder")
@@ -170,7 +159,7 @@ def prepare(args):
     if not entries:
         raise ValueError(f"{args.audio_dir}: none of the {len(files)} audio files is usable")
     splits = assign_splits(entries, args.valid, args.test, args.seed)
-    write_text_atomically(args.output, manifest_text(entries, splits))
+    write_text(args.output, manifest_text(entries, splits))
     print(summary(entries, splits, args.output))
     return 0
 

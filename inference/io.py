@@ -6,13 +6,13 @@ so an interrupted run never leaves a half-written file under the final name, and
 sample format unless told otherwise.
 """
 import os
-import tempfile
 
 import numpy as np
 import soundfile as sf
 
 from datasets.audio import load_audio
 from datasets.constants import N_FFT, SAMPLE_RATE
+from datasets.files import write_atomically
 
 MIN_SAMPLES = N_FFT  # one STFT frame
 SILENCE_PEAK = 1e-6  # -120 dBFS, about 8 steps of 24-bit audio: quieter is digital silence
@@ -98,31 +98,3 @@ def write_audio(path, audio, subtype="FLOAT", sr=SAMPLE_RATE):
         audio = np.clip(audio, -1.0, 1.0)
     container = output_format(path)
     write_atomically(path, lambda tmp: sf.write(tmp, audio.T, sr, subtype=subtype, format=container))
-
-
-def write_text(path, text):
-    """Writes a text file atomically."""
-    def write(tmp):
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-    write_atomically(path, write)
-
-
-def write_atomically(path, write):
-    """Calls write(tmp) on a temporary file beside `path`, then renames it over `path` (never half-written)."""
-    folder = os.path.dirname(os.path.abspath(path))
-    descriptor, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    os.close(descriptor)
-    try:
-        write(tmp)
-        os.chmod(tmp, _file_mode())  # mkstemp makes owner-only files; outputs get the usual permissions
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
-def _file_mode():
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask

@@ -9,7 +9,6 @@ import os
 import pickle
 import re
 import struct
-import tempfile
 from pathlib import Path
 
 import torch
@@ -17,6 +16,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from datasets.files import write_atomically
 from models.bridge import TimeEmbedding
 
 UNET_PREFIX = "vf_model."
@@ -102,14 +102,7 @@ def save_unet_safetensors(module: nn.Module, path: str | os.PathLike) -> None:
     """Write the module's state dict (no prefix) as safetensors, atomically: temp file, then rename."""
     path = Path(path)
     tensors = {key: value.detach().cpu().contiguous() for key, value in module.state_dict().items()}
-    descriptor, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(descriptor)
-    try:
-        save_file(tensors, temp_name, metadata={"format": "pt"})
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    write_atomically(path, lambda tmp: save_file(tensors, tmp, metadata={"format": "pt"}))
 
 
 def save_released_layout(unet: nn.Module, path: str | os.PathLike, prefix: str = UNET_PREFIX, **entries) -> None:
