@@ -171,7 +171,7 @@ def window_batch_check(setup: Setup) -> dict:
     reset_peak(setup.device)
     start = time.perf_counter()
     with torch.inference_mode():
-        setup.restorer.ensemble.denoiser(0.5)(x)
+        setup.restorer.ensemble(x, 0.5)
     synchronize(setup.device)
     seconds = time.perf_counter() - start
     total = torch.cuda.get_device_properties(setup.device).total_memory / 2**20 if setup.device.type == "cuda" else None

@@ -56,8 +56,8 @@ from inference.A2SB_upsample_dataset import band_limit  # noqa: E402
 from inference.cli_common import (bandwidth_task, check_cutoff, inpaint_task, item_folder_name,  # noqa: E402
                                   periodic_gaps, run_main)
 from inference.engine import Restorer  # noqa: E402
-from inference.io import write_audio  # noqa: E402
-from inference.plots import save_spectrogram_png  # noqa: E402
+from datasets.audio_io import write_audio  # noqa: E402
+from datasets.plots import save_spectrogram_png  # noqa: E402
 
 GAP_SECONDS, GAP_PERIOD = 0.3, 5.0
 MIN_EXCERPT_SECONDS = 3.0  # room for the first 0.3 s gap (2.35-2.65 s) and some context after it

@@ -17,7 +17,7 @@ from inference.cli_common import (add_io_options, add_model_options, check_steps
                                   load_restorer, prepare_output, run_main)
 from inference.engine import INPAINT_MODES  # noqa: E402
 from inference.gaps import detect_gaps, validate_gaps  # noqa: E402
-from inference.io import output_subtype, read_input  # noqa: E402
+from datasets.audio_io import output_subtype, read_input  # noqa: E402
 
 _DETECT_DEFAULTS = {name: p.default for name, p in inspect.signature(detect_gaps).parameters.items()}
 

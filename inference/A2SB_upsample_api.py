@@ -19,8 +19,8 @@ from datasets.constants import SAMPLE_RATE  # noqa: E402
 from inference.cli_common import (add_io_options, add_model_options, check_cutoff, check_steps,  # noqa: E402
                                   finish, load_restorer, prepare_output, run_main)
 from datasets.band_edge import average_spectrum_db, detect_band_edge  # noqa: E402
-from inference.io import output_subtype, read_input  # noqa: E402
-from inference.plots import EdgeMark  # noqa: E402
+from datasets.audio_io import output_subtype, read_input  # noqa: E402
+from datasets.plots import EdgeMark  # noqa: E402
 
 
 def upsample(args):

@@ -12,8 +12,8 @@ from datasets.constants import SAMPLE_RATE
 from datasets.manifest import read_manifest
 from inference.device import resolve_device
 from inference.engine import Restorer
-from inference.io import InputError, check_output_path, read_input, write_audio
-from inference.plots import save_spectrogram_png
+from datasets.audio_io import InputError, check_output_path, read_input, write_audio
+from datasets.plots import save_spectrogram_png
 from inference.released import DEFAULT_MODEL, MODELS, model_config, model_files
 from inference.sharding import shard_slice
 

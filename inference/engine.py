@@ -48,9 +48,9 @@ from datasets.level import gain_to_typical
 from inference import chunking, released
 from inference.device import resolve_device
 from inference.gaps import frames_touching_gaps, runs, shortcut_windows, validate_gaps
-from inference.io import MIN_SAMPLES
-from inference.models import Ensemble, check_cutoffs
-from inference.sampler import sample_bridge
+from datasets.audio_io import MIN_SAMPLES
+from inference.ensemble import Ensemble, check_cutoffs
+from models.sampler import sample_bridge
 from inference.windows import check_window, multidiffusion, plan_windows
 from models.bridge import time_grid
 from models.representation import Representation, num_frames
@@ -290,8 +290,9 @@ class Restorer:
         plan = plan_windows(x0.shape[0], x0.shape[-1], self.window_frames, self.hop_frames, batch, active, self.device)
 
         def predict_x0(x_t, t):
-            return multidiffusion(self.ensemble.denoiser(t), x_t, self.window_frames, self.hop_frames, batch,
-                                  plan=plan)
+            expert = self.ensemble.denoiser(t)
+            return multidiffusion(lambda windows: expert(windows, t), x_t, self.window_frames, self.hop_frames,
+                                  batch, plan=plan)
 
         return sample_bridge(predict_x0, x1, mask, time_grid(n_steps), self.beta_max, ode=ode, noise_fn=noise_fn,
                              progress=progress)
@@ -313,7 +314,7 @@ class Restorer:
         torch.cuda.synchronize(self.device)
         torch.cuda.reset_peak_memory_stats(self.device)
         base = torch.cuda.memory_allocated(self.device)
-        self.ensemble.denoiser(0.5)(x)
+        self.ensemble(x, 0.5)
         torch.cuda.synchronize(self.device)
         return torch.cuda.max_memory_allocated(self.device) - base
 

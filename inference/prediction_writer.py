@@ -4,7 +4,7 @@ import os
 from lightning.pytorch.callbacks import BasePredictionWriter
 
 from inference.engine import Restorer
-from inference.io import read_input, write_audio
+from datasets.audio_io import read_input, write_audio
 from models.representation import num_frames
 
 

@@ -11,9 +11,10 @@ from corrupt.degrade import degrade
 from corrupt.masks import (bandwidth_mask, cutoff_bin, random_degradation_mask, true_band_mask,
                            validation_inpainting_mask)
 from datasets.constants import SAMPLE_RATE
-from inference.sampler import sample_bridge
+from models.sampler import sample_bridge
 from models import bridge
 from models.checkpoint import check_fits, load_into, load_unet_weights, unet_weights_of
+from models.denoiser import Denoiser
 from models.representation import Representation
 
 log = logging.getLogger(__name__)
@@ -73,14 +74,11 @@ class A2SBModule(L.LightningModule):
         self._val_losses = {}
 
     # ---- network -------------------------------------------------------------------------------------
-    def net(self, x_t, t):
-        """Network output for images x_t at times t (shape (B,))."""
-        forward = self.vf_model if self._compiled_net is None else self._compiled_net
-        return forward(x_t, self.t_to_emb(t))
-
-    def predict_x0(self, x_t, t):
-        t_batch = torch.full((x_t.shape[0],), float(t), device=x_t.device)
-        return bridge.predict_x0(x_t, self.net(x_t, t_batch), t_batch, self.hparams.beta_max)
+    @property
+    def denoiser(self):
+        """The network as an x0-predictor (models/denoiser.py), compiled when `compile` is on."""
+        network = self.vf_model if self._compiled_net is None else self._compiled_net
+        return Denoiser(network, self.t_to_emb, self.hparams.beta_max)
 
     def setup(self, stage):
         if stage == "fit" and self.hparams.init_weights_from and not self._resuming():
@@ -104,14 +102,11 @@ class A2SBModule(L.LightningModule):
 
     # ---- training ------------------------------------------------------------------------------------
     def bridge_loss(self, x0, mask, max_bin, t, generator=None):
-        """Masked regression loss of the network at times t (docs/DESIGN.md, equations (1), (5), (6))."""
+        """Loss of the network on images x0 degraded by `mask`, at times t, over the degraded entries inside
+        each item's true band (max_bin)."""
         x1 = degrade(x0, mask, generator=generator)
-        x_t = bridge.sample_marginal(x0, x1, t, self.hparams.beta_max, noise=_randn_like(x0, generator))
-        target = bridge.network_target(x_t, x0, t, self.hparams.beta_max)
-        pred = self.net(x_t, t)
-        height, width = x0.shape[-2:]
-        loss_mask = (mask * true_band_mask(max_bin, height, width).to(mask)).expand_as(pred)
-        return (loss_mask * (pred.float() - target) ** 2).sum() / loss_mask.sum().clamp_min(1.0)
+        loss_mask = mask * true_band_mask(max_bin, *x0.shape[-2:]).to(mask)
+        return self.denoiser.loss(x0, x1, t, loss_mask, noise=_randn_like(x0, generator))
 
     def training_step(self, batch, batch_idx):
         if batch["audio"].shape[0] == 0:  # every file of the batch failed to decode (logged by the data module)
@@ -173,7 +168,7 @@ class A2SBModule(L.LightningModule):
         """Degrades clean images x0 with `mask`, samples them back over n_steps time points, returns waveforms."""
         x1 = degrade(x0, mask, generator=generator)
         times = bridge.time_grid(n_steps).tolist()
-        restored = sample_bridge(self.predict_x0, x1, mask, times, self.hparams.beta_max, generator=generator)
+        restored = sample_bridge(self.denoiser, x1, mask, times, self.hparams.beta_max, generator=generator)
         return self.representation.decode(restored.float(), length)
 
     def _restore_and_score(self, batch, batch_idx, x0, masks, name, n_steps, stage):

@@ -4,8 +4,8 @@ import os
 import lightning as L
 
 from datasets.constants import SAMPLE_RATE
-from inference.io import write_audio
-from inference.plots import save_spectrogram_png, spectrogram_figure
+from datasets.audio_io import write_audio
+from datasets.plots import save_spectrogram_png, spectrogram_figure
 
 
 class ValidationPictures(L.Callback):

@@ -7,7 +7,7 @@ import soundfile as sf
 
 from helpers import TINY_NETWORK
 from inference import A2SB_inpaint_api, A2SB_upsample_api
-from inference.io import check_output_path, output_subtype, write_audio
+from datasets.audio_io import check_output_path, output_subtype, write_audio
 from models.checkpoint import save_released_layout
 from models.unet import UNet
 

@@ -10,7 +10,7 @@ import yaml
 from helpers import TINY_NETWORK as NET
 from helpers import seeded_unet
 from inference.engine import CPU_WINDOW_BATCH, Restorer, window_batch_for
-from inference.models import Ensemble
+from inference.ensemble import Ensemble
 from models.a2sb_module import A2SBModule
 from models.checkpoint import save_released_layout, save_unet_safetensors
 
@@ -197,9 +197,9 @@ def test_long_audio_in_chunks_keeps_the_band(experts, music):
 
 
 def smooth_denoiser(t):
-    """Stand-in network whose restorations vary smoothly over time: x0 = a blur of x_t over 9 frames
+    """Stand-in expert (a denoiser(x, t) for time t) whose restorations vary smoothly over time: x0 = a blur of x_t over 9 frames
     (magnitudes pulled towards 0.4), so any discontinuity at a chunk join would stand out."""
-    def predict(x):
+    def predict(x, _t):
         flat = x.reshape(-1, 1, *x.shape[-2:])
         blurred = torch.nn.functional.avg_pool2d(torch.nn.functional.pad(flat, (4, 4, 1, 1), mode="replicate"),
                                                  (3, 9), stride=1).reshape(x.shape)
@@ -334,7 +334,7 @@ def test_bf16_runs_the_unet_only(experts, music):
         net.register_forward_hook(lambda m, args, out: dtypes.append(out.dtype))
     out = bf16.bandwidth_extension(audio, 4000, n_steps=2, seed=1, progress=False)
     assert len(dtypes) > 0 and set(dtypes) == {torch.bfloat16}
-    assert bf16.ensemble.denoiser(0.7)(torch.randn(1, 3, 1024, 32)).dtype == torch.float32
+    assert bf16.ensemble(torch.randn(1, 3, 1024, 32), 0.7).dtype == torch.float32
     assert out.dtype == np.float32
     inner = slice(4096, -4096)
     assert np.abs(brick(out - reference, high=3800)[inner]).max() < 1e-6  # measured 6e-8

@@ -4,7 +4,8 @@ import weakref
 import pytest
 import torch
 
-from inference.sampler import expert_index, sample_bridge
+from inference.ensemble import expert_index
+from models.sampler import sample_bridge
 from models.bridge import time_grid
 
 

@@ -120,7 +120,7 @@ def test_loss_matches_hand_written_masked_mse(music):
     x_t = a * x0 + b * x1 + (s1 ** 2 * s2 ** 2 / (s1 ** 2 + s2 ** 2)) ** 0.5 * noise_marginal
     target = (x_t - x0) / s1
     with torch.no_grad():
-        pred = module.net(x_t, t)
+        pred = module.denoiser.network_output(x_t, t)
     region = torch.zeros_like(x0)
     region[:, :, 500:800, :] = 1.0
     expected = (region * (pred - target) ** 2).sum() / region.sum()
@@ -213,7 +213,7 @@ def test_compiled_network_matches_eager_and_keeps_checkpoint_keys():
     module.setup("fit")
     x, t = torch.randn(1, 3, 1024, 16), torch.tensor([0.3])
     with torch.no_grad():
-        compiled = module.net(x, t)
+        compiled = module.denoiser.network_output(x, t)
         # Inside a compiled graph the plain convolution kernels run, so the eager reference uses them too.
         eager = module.vf_model.set_winograd(False)(x, module.t_to_emb(t))
     assert torch.allclose(compiled, eager, atol=1e-5)

@@ -1,16 +1,12 @@
 """Bridge sampler (docs/DESIGN.md, "Sampler"), k-diffusion style: the schedule is separate from the network.
 
-The caller supplies `predict_x0(x_t, t) -> x0_hat`, where expert choice and windowing live.
+The caller supplies a denoiser `predict_x0(x_t, t) -> x0_hat` (models/denoiser.py, or the inference ensemble
+with its windowing), where expert choice and windowing live.
 """
 import torch
 from tqdm import tqdm
 
 from models.bridge import posterior_step, sigma_sb
-
-
-def expert_index(t, t_cutoffs):
-    """Index of the expert whose time range holds t: the number of cut points <= t."""
-    return sum(1 for cut in t_cutoffs if cut <= t)
 
 
 def _check_times(times):

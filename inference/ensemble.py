@@ -1,14 +1,20 @@
-"""The ensemble of bridge networks used at inference: one UNet per time range, split at `t_cutoffs`."""
+"""The ensemble of bridge networks used at inference: one UNet per time range, split at `t_cutoffs`; the
+ensemble is the denoiser of the sampler, by the expert in charge of each time."""
 import contextlib
 import copy
 
 import torch
 from torch import nn
 
-from inference.sampler import expert_index
 from models import bridge
 from models.checkpoint import load_into, load_unet_weights
+from models.denoiser import Denoiser
 from models.unet import UNet
+
+
+def expert_index(t, t_cutoffs):
+    """Index of the expert whose time range holds t: the number of cut points <= t."""
+    return sum(1 for cut in t_cutoffs if cut <= t)
 
 
 def check_cutoffs(t_cutoffs, n_checkpoints, where="Restorer"):
@@ -65,16 +71,12 @@ class Ensemble(nn.Module):
         return contextlib.nullcontext()
 
     def denoiser(self, t):
-        """images (b, 3, H, W) at time t -> x0 predictions in their dtype (float32 under bf16 too), by the
-        expert in charge of t."""
-        net = self.experts[expert_index(t, self.t_cutoffs)]
-        device = self.t_to_emb.multipliers.device
-        t_emb = self.t_to_emb(torch.full((1,), float(t), device=device))  # built on the device: no copy
+        """The expert in charge of t as a Denoiser: images (b, 3, H, W) -> x0 predictions in their dtype
+        (float32 under bf16 too)."""
         memory_format = torch.channels_last if self.channels_last else torch.contiguous_format
+        device = self.t_to_emb.multipliers.device
+        return Denoiser(self.experts[expert_index(t, self.t_cutoffs)], self.t_to_emb, self.beta_max,
+                        autocast=lambda: self.autocast(device), memory_format=memory_format)
 
-        def predict(x):
-            with self.autocast(device):
-                out = net(x.contiguous(memory_format=memory_format), t_emb.expand(x.shape[0], -1))
-            return bridge.predict_x0(x, out, float(t), self.beta_max)
-
-        return predict
+    def forward(self, x_t, t):
+        return self.denoiser(t)(x_t, t)
