@@ -6,15 +6,10 @@ from lightning.pytorch.cli import LightningCLI
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from datasets.cli import run_main  # noqa: E402
 from datasets.datamodule import A2SBDataModule  # noqa: E402
-from datasets.segments import TooManyFailedFilesError  # noqa: E402
 from models.a2sb_module import A2SBModule  # noqa: E402
 from models.checkpoint import check_training_checkpoint  # noqa: E402
-
-# Errors our own code raises for bad input (manifests, audio files, checkpoints, configs, data that fails to
-# decode) carry a message that names the file and the problem; a traceback adds nothing for the user unless
-# debugging.
-USER_ERRORS = (ValueError, FileNotFoundError, TooManyFailedFilesError)
 
 
 class A2SBCLI(LightningCLI):
@@ -29,15 +24,12 @@ class A2SBCLI(LightningCLI):
             check_training_checkpoint(path)
 
 
+def cli(args=None):
+    A2SBCLI(A2SBModule, A2SBDataModule, save_config_kwargs={"overwrite": True}, args=args)
+
+
 def main(args=None):
-    try:
-        A2SBCLI(A2SBModule, A2SBDataModule, save_config_kwargs={"overwrite": True}, args=args)
-    except USER_ERRORS as error:
-        if os.environ.get("A2SB_DEBUG"):
-            raise
-        print(f"error: {error}  (set A2SB_DEBUG=1 for the traceback)", file=sys.stderr)
-        return 1
-    return 0
+    return run_main(cli, args)
 
 
 if __name__ == "__main__":

@@ -53,8 +53,10 @@ from datasets.prepare_manifest import find_audio  # noqa: E402
 from inference import evaluate  # noqa: E402
 from inference.A2SB_inpaint_dataset import file_gaps, silence_gaps  # noqa: E402
 from inference.A2SB_upsample_dataset import band_limit  # noqa: E402
-from inference.cli_common import (bandwidth_task, check_cutoff, inpaint_task, item_folder_name,  # noqa: E402
-                                  periodic_gaps, run_main)
+from datasets.cli import run_main  # noqa: E402
+from inference.cli_common import bandwidth_task, inpaint_task, item_folder_name, periodic_gaps  # noqa: E402
+from inference.engine import check_cutoff  # noqa: E402
+from models.bridge import check_steps  # noqa: E402
 from inference.engine import Restorer  # noqa: E402
 from datasets.audio_io import write_audio  # noqa: E402
 from datasets.plots import save_spectrogram_png  # noqa: E402
@@ -492,9 +494,12 @@ def _int_list(text):
         values = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
-    if not values or min(values) < 2:
-        raise argparse.ArgumentTypeError(f"steps must be at least 2 time points, got {text!r}")
-    return sorted(set(values))
+    if not values:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}")
+    try:
+        return sorted({check_steps(value, "--steps") for value in values})
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _gain_list(text):

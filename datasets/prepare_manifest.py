@@ -32,6 +32,7 @@ from tqdm import tqdm  # noqa: E402
 
 from datasets.audio import load_audio  # noqa: E402
 from datasets.band_edge import detect_band_edge  # noqa: E402
+from datasets.cli import run_main  # noqa: E402
 from datasets.files import write_text  # noqa: E402
 from datasets.manifest import MIN_TRUE_SR  # noqa: E402
 
@@ -215,12 +216,7 @@ def build_parser():
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    try:
-        return prepare(args)
-    except (ValueError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+    return run_main(prepare, build_parser().parse_args(argv))
 
 
 if __name__ == "__main__":

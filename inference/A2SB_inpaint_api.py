@@ -13,8 +13,9 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from datasets.constants import SAMPLE_RATE  # noqa: E402
-from inference.cli_common import (add_io_options, add_model_options, check_steps, finish,  # noqa: E402
-                                  load_restorer, prepare_output, run_main)
+from datasets.cli import run_main  # noqa: E402
+from inference.cli_common import (add_io_options, add_model_options, check_sampling_options, finish,  # noqa: E402
+                                  load_restorer, prepare_output)
 from inference.engine import INPAINT_MODES  # noqa: E402
 from inference.gaps import detect_gaps, validate_gaps  # noqa: E402
 from datasets.audio_io import output_subtype, read_input  # noqa: E402
@@ -42,7 +43,7 @@ def describe(gaps):
 
 
 def inpaint(args):
-    check_steps(args.n_steps)
+    check_sampling_options(args)
     prepare_output(args)
     audio, info = read_input(args.input)
     subtype = output_subtype(info.subtype, args.output, args.subtype)

@@ -13,8 +13,9 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from datasets.constants import SAMPLE_RATE  # noqa: E402
-from inference.cli_common import (add_dataset_options, add_model_options, check_steps, inpaint_task,  # noqa: E402
-                                  periodic_gaps, run_dataset, run_main)
+from datasets.cli import run_main  # noqa: E402
+from inference.cli_common import (add_dataset_options, add_model_options, check_sampling_options,  # noqa: E402
+                                  inpaint_task, periodic_gaps, run_dataset)
 from inference.engine import INPAINT_MODES  # noqa: E402
 
 
@@ -34,7 +35,7 @@ def silence_gaps(audio, gaps):
 
 
 def inpaint_dataset(args):
-    check_steps(args.n_steps)
+    check_sampling_options(args)
     periodic_gaps(0.0, args.inp_len, args.inp_every)  # checks 0 < len < every before any model is loaded
 
     def degrade(audio):

@@ -16,17 +16,19 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from datasets.constants import SAMPLE_RATE  # noqa: E402
-from inference.cli_common import (add_io_options, add_model_options, check_cutoff, check_steps,  # noqa: E402
-                                  finish, load_restorer, prepare_output, run_main)
+from datasets.cli import run_main  # noqa: E402
+from inference.cli_common import (add_io_options, add_model_options, check_sampling_options, finish,  # noqa: E402
+                                  load_restorer, prepare_output)
+from inference.engine import check_cutoff  # noqa: E402
 from datasets.band_edge import average_spectrum_db, detect_band_edge  # noqa: E402
 from datasets.audio_io import output_subtype, read_input  # noqa: E402
 from datasets.plots import EdgeMark  # noqa: E402
 
 
 def upsample(args):
-    check_steps(args.n_steps)
+    check_sampling_options(args)
     if args.cutoff is not None:
-        check_cutoff(args.cutoff)
+        check_cutoff(args.cutoff, "--cutoff")
     prepare_output(args)
     audio, info = read_input(args.input)
     subtype = output_subtype(info.subtype, args.output, args.subtype)

@@ -14,8 +14,10 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import soxr  # noqa: E402
 
 from datasets.constants import SAMPLE_RATE  # noqa: E402
-from inference.cli_common import (add_dataset_options, add_model_options, bandwidth_task, check_cutoff,  # noqa: E402
-                                  check_steps, run_dataset, run_main)
+from datasets.cli import run_main  # noqa: E402
+from inference.cli_common import (add_dataset_options, add_model_options, bandwidth_task,  # noqa: E402
+                                  check_sampling_options, run_dataset)
+from inference.engine import check_cutoff  # noqa: E402
 
 
 def band_limit(audio, cutoff_hz):
@@ -30,7 +32,7 @@ def band_limit(audio, cutoff_hz):
 
 
 def upsample_dataset(args):
-    check_steps(args.n_steps)
+    check_sampling_options(args)
     check_cutoff(args.cutoff_freq, "-cf")
 
     def restore(restorer, degraded):

@@ -16,10 +16,9 @@ from datasets.audio_io import InputError, check_output_path, read_input, write_a
 from datasets.plots import save_spectrogram_png
 from inference.released import DEFAULT_MODEL, MODELS, model_config, model_files
 from inference.sharding import shard_slice
+from models.bridge import check_steps
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-NYQUIST_HZ = 22050.0
-MIN_CUTOFF_HZ = 500.0
 DATASET_FILES = ("original.wav", "degraded.wav", "recon.wav")
 READABLE_NAME_CHARS = 80  # of the file's path kept in its output folder name (the end, where the file name is)
 
@@ -106,17 +105,10 @@ def load_restorer(args):
     return Restorer.from_config(config, checkpoints=checkpoints or None, device=device, **overrides)
 
 
-def check_steps(n_steps):
-    if n_steps is not None and n_steps < 2:
-        raise ValueError(f"--n-steps must be at least 2 (the sampler needs a start and an end), got {n_steps}")
-
-
-def check_cutoff(cutoff_hz, source="--cutoff", advice=""):
-    """A cutoff must leave something to keep and something to regenerate."""
-    if not MIN_CUTOFF_HZ <= cutoff_hz < NYQUIST_HZ:
-        raise ValueError(f"{source}: cutoff {cutoff_hz:g} Hz is outside [{MIN_CUTOFF_HZ:g}, {NYQUIST_HZ:g}) Hz "
-                         "(at or above Nyquist there is nothing to regenerate; below 500 Hz too little is kept)"
-                         + advice)
+def check_sampling_options(args):
+    """The sampling options by the engine's own rules, before any model is loaded."""
+    if args.n_steps is not None:
+        check_steps(args.n_steps, "--n-steps")
 
 
 def plot_path(output):
@@ -136,18 +128,6 @@ def finish(args, audio_in, audio_out, subtype, title, edge=None):
     if args.plot:
         signals = {"input": audio_in.mean(axis=0), "output": audio_out.mean(axis=0)}
         save_spectrogram_png(plot_path(args.output), signals, SAMPLE_RATE, title, edge)
-
-
-def run_main(body, args):
-    """Runs body(args) and turns the project's errors (ValueError family, file system errors) into one line."""
-    try:
-        return body(args)
-    except (ValueError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return 130
 
 
 # ---- dataset output layout (the authors'; docs/DESIGN.md, "Dataset tools") ------------------------------

@@ -52,10 +52,11 @@ from datasets.audio_io import MIN_SAMPLES
 from inference.ensemble import Ensemble, check_cutoffs
 from models.sampler import sample_bridge
 from inference.windows import check_window, multidiffusion, plan_windows
-from models.bridge import time_grid
+from models.bridge import check_steps, time_grid
 from models.representation import Representation, num_frames
 
 CHECKPOINTS_ENV = "A2SB_CHECKPOINTS"
+MIN_CUTOFF_HZ = 500.0  # below it too little is kept to condition on
 CPU_WINDOW_BATCH = 4
 MAX_AUTO_WINDOW_BATCH = 64
 GPU_MEMORY_FRACTION = 0.8  # of the free memory, for the window batch
@@ -217,8 +218,7 @@ class Restorer:
     def bandwidth_extension(self, audio, cutoff_hz, n_steps=None, seed=0, ode=False, progress=True):
         """Regenerates everything above cutoff_hz; returns float32 audio of the input's shape."""
         wave, mono = _validated_audio(audio)
-        if not 0 < float(cutoff_hz) < SAMPLE_RATE / 2:
-            raise ValueError(f"cutoff_hz must lie between 0 and {SAMPLE_RATE / 2:.0f} Hz, got {cutoff_hz}")
+        check_cutoff(cutoff_hz)
         rows = band_column(N_BINS, cutoff_bin(float(cutoff_hz))).to(self.device)
         steps = self._steps(n_steps, self.bandwidth_steps)
         out = self._restore_chunks(wave, rows, None, steps, seed, ode, progress, self.keep_residual,
@@ -271,10 +271,7 @@ class Restorer:
     # ---- sampling ----------------------------------------------------------------------------------------
     @staticmethod
     def _steps(n_steps, default):
-        steps = default if n_steps is None else int(n_steps)
-        if steps < 2:
-            raise ValueError(f"n_steps must be at least 2 time points, got {n_steps}")
-        return steps
+        return check_steps(default if n_steps is None else n_steps, "n_steps")
 
     def _gain(self, wave):
         return gain_to_typical(wave) if self.normalize_level else 1.0
@@ -381,6 +378,15 @@ class Restorer:
 
     def _decode(self, image, first, n_samples, dc=None):
         return chunking.decode_frames(self.representation, image, first, n_samples, dc).cpu().numpy()
+
+
+def check_cutoff(cutoff_hz, name="cutoff_hz", advice=""):
+    """The one rule for a bandwidth extension cutoff: something to keep and something to regenerate. The tools
+    call it before loading a model, with their option's name and advice for the message."""
+    if not MIN_CUTOFF_HZ <= float(cutoff_hz) < SAMPLE_RATE / 2:
+        raise ValueError(f"{name}: cutoff {float(cutoff_hz):g} Hz is outside [{MIN_CUTOFF_HZ:g}, {SAMPLE_RATE / 2:g}) "
+                         "Hz (at or above Nyquist there is nothing to regenerate; below 500 Hz too little is kept)"
+                         + advice)
 
 
 def _reach(frame_runs, lowest, highest):

@@ -26,7 +26,8 @@ from tqdm import tqdm  # noqa: E402
 
 from datasets.audio import load_audio  # noqa: E402
 from datasets.constants import SAMPLE_RATE  # noqa: E402
-from inference.cli_common import parse_task, periodic_gaps, run_main  # noqa: E402
+from datasets.cli import run_main  # noqa: E402
+from inference.cli_common import parse_task, periodic_gaps  # noqa: E402
 from datasets.files import write_text  # noqa: E402
 
 METRIC_N_FFT = 2048  # ssr_eval's STFT, not the representation's: same size, other hop

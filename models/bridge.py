@@ -133,13 +133,20 @@ def _any_at_most_zero(value):
     return value.device.type == "cpu" and bool((value <= 0).any())
 
 
+def check_steps(n, name="time_grid"):
+    """The one rule for a number of sampling time points: the sampler needs a start and an end."""
+    if isinstance(n, bool) or int(n) != n or n < 2:
+        raise ValueError(f"{name}: the number of sampling time points must be an integer of at least 2 "
+                         f"(a start and an end), got {n}")
+    return int(n)
+
+
 def time_grid(n, t_end=0.05):
     """n sampling times from 1 down to t_end (n - 1 updates), float64."""
-    if int(n) != n or n < 2:
-        raise ValueError(f"time_grid: need at least 2 time points, got {n}")
+    n = check_steps(n)
     if not 0.0 <= t_end < 1.0:
         raise ValueError(f"time_grid: t_end must be in [0, 1), got {t_end}")
-    return torch.linspace(1.0, t_end, int(n), dtype=torch.float64)
+    return torch.linspace(1.0, t_end, n, dtype=torch.float64)
 
 
 class TimeEmbedding(nn.Module):

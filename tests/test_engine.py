@@ -280,8 +280,12 @@ def test_bad_input_gets_a_clear_error(restorer, experts):
                          (np.zeros(100, np.float32), "too short"), (np.full(SR, np.nan, np.float32), "NaN")]:
         with pytest.raises(ValueError, match=message):
             restorer.bandwidth_extension(bad, 4000)
-    with pytest.raises(ValueError, match="cutoff_hz"):
-        restorer.bandwidth_extension(audio, 30000)
+    for cutoff in (30000, 22050, 499, 0):  # the tools' rule too: something to keep, something to regenerate
+        with pytest.raises(ValueError, match=r"cutoff_hz: .* outside \[500, 22050\)"):
+            restorer.bandwidth_extension(audio, cutoff)
+    for steps in (1, 2.5, True):
+        with pytest.raises(ValueError, match="n_steps: the number of sampling time points"):
+            restorer.bandwidth_extension(audio, 4000, n_steps=steps)
     with pytest.raises(ValueError, match="n_steps"):
         restorer.bandwidth_extension(audio, 4000, n_steps=1)
     with pytest.raises(ValueError, match="mode"):
