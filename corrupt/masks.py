@@ -9,7 +9,7 @@ import math
 
 import torch
 
-from datasets.constants import HOP_LENGTH, N_FFT, SAMPLE_RATE
+from datasets.constants import N_FFT, SAMPLE_RATE
 
 TRAIN_GAP_FRACTIONS = (0.03378, 0.5404)  # 0.1 s to 1.6 s of a 256-frame segment
 VALID_GAP_FRACTION = 0.1013  # 0.3 s
@@ -108,42 +108,15 @@ def random_degradation_mask(batch, height, width, probs=(0.5, 0.5, 0.0), generat
                              (batch,), generator=generator)
     right = torch.rand(batch, generator=generator) < 0.5
 
-    # Each kind becomes (first masked row, masked frame interval [first, last)).
-    is_band, is_gap = kind == 0, kind == 1
-    first_row = torch.where(is_band, cutoff, torch.full_like(cutoff, height))
-    ext_first = torch.where(right, boundary, torch.zeros_like(boundary))
-    ext_last = torch.where(right, torch.full_like(boundary, width), boundary)
-    first_frame = torch.where(is_band, 0, torch.where(is_gap, start, ext_first))
-    last_frame = torch.where(is_band, 0, torch.where(is_gap, start + gap, ext_last))
-
-    rows = torch.arange(height).reshape(1, height, 1)
-    frames = torch.arange(width).reshape(1, 1, width)
-    masked = (rows >= first_row.reshape(-1, 1, 1)) | (
-        (frames >= first_frame.reshape(-1, 1, 1)) & (frames < last_frame.reshape(-1, 1, 1)))
-    return masked.float().unsqueeze(1)
-
-
-def frames_in_ranges(width, ranges_s, sr=SAMPLE_RATE, hop=HOP_LENGTH):
-    """Bool (W,) flags of the frames covering time ranges [(start_s, end_s), ...].
-
-    Frame i sits at sample i * hop; a range covers frames floor(start / hop) .. ceil(end / hop), the
-    smallest run whose frame positions enclose every sample of the range.
-    """
-    flags = torch.zeros(width, dtype=torch.bool)
-    for start_s, end_s in ranges_s:
-        if not 0 <= start_s < end_s:
-            raise ValueError(f"time range ({start_s}, {end_s}) s must satisfy 0 <= start < end")
-        first = math.floor(start_s * sr / hop)
-        last = math.ceil(end_s * sr / hop)
-        if first >= width:
-            raise ValueError(f"time range ({start_s}, {end_s}) s starts after the last frame ({width} frames)")
-        flags[first:min(last, width - 1) + 1] = True
-    return flags
-
-
-def time_range_mask(height, width, ranges_s, sr=SAMPLE_RATE, hop=HOP_LENGTH):
-    """(1, 1, H, W): the frames covering the given time ranges (seconds) regenerated."""
-    return _full(frame_row(frames_in_ranges(width, ranges_s, sr, hop)), height, width)
+    masks = []
+    for i, k in enumerate(kind.tolist()):
+        if MASK_KINDS[k] == "bandwidth":
+            masks.append(bandwidth_mask(height, width, int(cutoff[i])))
+        elif MASK_KINDS[k] == "inpainting":
+            masks.append(inpainting_mask(height, width, int(start[i]), int(gap[i])))
+        else:
+            masks.append(extension_mask(height, width, int(boundary[i]), "right" if right[i] else "left"))
+    return torch.cat(masks)
 
 
 def true_band_mask(max_bin, height, width):

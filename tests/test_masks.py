@@ -4,9 +4,8 @@ import pytest
 import torch
 
 from corrupt.degrade import degrade
-from corrupt.masks import (band_column, bandwidth_mask, cutoff_bin, extension_mask, frame_row,
-                           frames_in_ranges, gap_frame_count, inpainting_mask, random_degradation_mask,
-                           time_range_mask, true_band_mask, validation_inpainting_mask)
+from corrupt.masks import (band_column, bandwidth_mask, cutoff_bin, extension_mask, frame_row, gap_frame_count,
+                           inpainting_mask, random_degradation_mask, true_band_mask, validation_inpainting_mask)
 
 
 def masked_frames(mask):
@@ -89,19 +88,6 @@ def test_random_extension():
     right = frames[:, -1]
     assert bool((frames[:, 0] ^ right).all())  # touches exactly one edge
     assert 0.4 < right.float().mean().item() < 0.6
-
-
-def test_time_range_mask():
-    # 0.5 s -> sample 22050 -> frame 43.07; 0.6 s -> 26460 -> 51.68: frames 43..52.
-    mask = time_range_mask(4, 100, [(0.5, 0.6)])
-    assert masked_frames(mask)[0].nonzero().flatten().tolist() == list(range(43, 53))
-    flags = frames_in_ranges(100, [(0.0, 0.01), (1.15, 5.0)])
-    assert flags.nonzero().flatten().tolist() == [0, 1] + list(range(99, 100))
-    assert frame_row(flags).shape == (1, 1, 1, 100)
-    with pytest.raises(ValueError, match="start < end"):
-        frames_in_ranges(100, [(0.6, 0.5)])
-    with pytest.raises(ValueError, match="after the last frame"):
-        frames_in_ranges(100, [(3.0, 3.5)])
 
 
 def test_true_band_mask():
