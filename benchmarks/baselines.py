@@ -17,6 +17,7 @@ band_replication adds to the input only content from the cutoff up, lpc_inpaint 
 import numpy as np
 from scipy import linalg, signal
 
+from datasets.audio import channel_rows
 from datasets.constants import HOP_LENGTH, N_FFT, SAMPLE_RATE
 
 PHASE_STEP_BINS = N_FFT // HOP_LENGTH  # a shift by a multiple of this many bins keeps the phase advance per hop
@@ -31,14 +32,9 @@ RIDGES = (1e-7, 1e-5, 1e-3)
 MAX_GROWTH = 2.0
 
 
-def _as_channel_rows(audio):
-    audio = np.asarray(audio, dtype=np.float64)
-    return audio.reshape(-1, audio.shape[-1])
-
-
 def band_replication(audio, cutoff_hz, sr=SAMPLE_RATE):
     """Fills everything from cutoff_hz up with the kept band's top octave, shaped by the extrapolated envelope."""
-    wave = _as_channel_rows(audio)
+    wave = channel_rows(audio, "band_replication", np.float64)
     cutoff = int(np.ceil(cutoff_hz * N_FFT / sr))
     flat_top = int(FLAT_PASSBAND * cutoff)
     patch = PHASE_STEP_BINS * (flat_top // 2 // PHASE_STEP_BINS)
@@ -106,7 +102,7 @@ def lpc_fill(wave, start, stop, order=LPC_ORDER, context=LPC_CONTEXT):
 def lpc_inpaint(audio, gaps, sr=SAMPLE_RATE, order=LPC_ORDER, context=LPC_CONTEXT):
     """Fills each (start_s, end_s) gap by autoregressive interpolation; the samples are those the dataset
     tools zero (round(start * sr) to round(end * sr))."""
-    wave = _as_channel_rows(audio).copy()
+    wave = channel_rows(audio, "lpc_inpaint", np.float64).copy()
     for start_s, end_s in gaps:
         start, stop = round(start_s * sr), round(end_s * sr)
         for channel in wave:

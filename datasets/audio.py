@@ -158,3 +158,14 @@ def peak_normalize(audio):
     unchanged."""
     peak = float(np.max(np.abs(audio))) if audio.size else 0.0
     return audio / peak if peak > 1.0 else audio
+
+
+def channel_rows(audio, where, dtype=None):
+    """(channels, samples) array of (samples,) or (channels, samples) audio in `dtype` (as it is when None);
+    any other shape, or no samples, is refused with a message that starts with `where`."""
+    audio = np.asarray(audio, dtype=dtype)
+    if audio.ndim == 1:
+        audio = audio[None]
+    if audio.ndim != 2 or audio.shape[-1] == 0:
+        raise ValueError(f"{where}: expected audio of shape (samples,) or (channels, samples), got {audio.shape}")
+    return audio

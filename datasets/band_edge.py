@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import uniform_filter1d
 
+from datasets.audio import channel_rows
 from datasets.constants import SAMPLE_RATE
 
 ANALYSIS_N_FFT = 4096  # the detector's own STFT: 10.8 Hz bins, finer than the representation's
@@ -70,11 +71,7 @@ class BandEdge:
 def block_powers(audio, n_fft=ANALYSIS_N_FFT):
     """Power spectra of consecutive blocks of STFT frames: (blocks, n_fft // 2 + 1), every channel's blocks
     stacked, and the number of frames in each block."""
-    audio = np.asarray(audio, dtype=np.float64)
-    if audio.ndim == 1:
-        audio = audio[None]
-    if audio.ndim != 2 or audio.shape[-1] == 0:
-        raise ValueError(f"band edge: expected audio of shape (samples,) or (channels, samples), got {audio.shape}")
+    audio = channel_rows(audio, "band edge", np.float64)
     if audio.shape[-1] < n_fft:
         audio = np.pad(audio, ((0, 0), (0, n_fft - audio.shape[-1])))
     hop = n_fft // 2

@@ -4,16 +4,8 @@ import math
 import numpy as np
 import torch
 
+from datasets.audio import channel_rows
 from datasets.constants import HOP_LENGTH, N_FFT, SAMPLE_RATE
-
-
-def _as_channel_rows(audio, where):
-    audio = np.asarray(audio)
-    if audio.ndim == 1:
-        audio = audio[None]
-    if audio.ndim != 2 or audio.shape[-1] == 0:
-        raise ValueError(f"{where}: expected audio of shape (samples,) or (channels, samples), got {audio.shape}")
-    return audio
 
 
 def runs(flags):
@@ -29,7 +21,7 @@ def detect_gaps(audio, sr=SAMPLE_RATE, min_ms=10.0, threshold_db=-80.0, include_
     Returns [(start_s, end_s), ...]. Silence touching the start or the end of the file is usually a
     fade or a pause, not a dropout, so it is left out unless include_edges.
     """
-    audio = _as_channel_rows(audio, "detect_gaps")
+    audio = channel_rows(audio, "detect_gaps")
     if min_ms <= 0:
         raise ValueError(f"detect_gaps: min_ms must be positive, got {min_ms}")
     if threshold_db > 0:

@@ -61,3 +61,67 @@ def band_energy(audio, low_hz, high_hz):
 def kept_band_error(restored, reference, below_hz):
     """Relative energy of the difference below `below_hz`: 0 when the kept band is untouched."""
     return band_energy(restored - reference, 0, below_hz) / band_energy(reference, 0, below_hz)
+
+
+# ---- training ----------------------------------------------------------------------------------------------
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The UNet of the training tests: 4 levels, so 16-frame segments fit.
+TRAINING_NETWORK = {"hidden_channels": [32, 32, 64, 64, 64], "attention_levels": [], "num_res_blocks": 1,
+                    "num_heads": 1, "dropout": 0.0}
+
+
+def tiny_config(tmp_path, manifest, **trainer):
+    """configs/tiny_cpu.yaml shrunk further, with every output redirected into tmp_path."""
+    with open(os.path.join(ROOT, "configs", "tiny_cpu.yaml")) as f:
+        config = yaml.safe_load(f)
+    out = str(tmp_path / "run")
+    config["trainer"].update({"max_steps": 24, "val_check_interval": 12, "enable_progress_bar": False}, **trainer)
+    config["trainer"]["logger"]["init_args"]["save_dir"] = out
+    config["trainer"]["callbacks"][0]["init_args"].update(dirpath=os.path.join(out, "ckpt"), every_n_train_steps=12)
+    config["trainer"]["callbacks"][2]["init_args"]["output_dir"] = os.path.join(out, "predictions")
+    config["model"]["vf_model"]["init_args"] = dict(TRAINING_NETWORK)
+    config["model"].update(val_sampling_steps=3, val_restore_items=1)
+    config["data"].update(batch_size=2, segment_samples=16 * 512 - 512, samples_per_epoch=48,
+                          mix_dataset_config={"demo": {"filename": manifest}})
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return str(path), out
+
+
+def write_corrupt(path):
+    with open(path, "w") as f:
+        f.write("not audio at all\n")
+    return path
+
+
+def write_manifest(path, rows):
+    with open(path, "w") as f:
+        f.write("".join(",".join(str(x) for x in row) + "\n" for row in rows))
+    return str(path)
+
+
+def randomize_(module, seed=0):
+    """Give every parameter nonzero random values (the zero-initialised convs would hide bugs)."""
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for parameter in module.parameters():
+            parameter.copy_(torch.randn(parameter.shape, generator=generator) * 0.05)
+    return module
+
+
+# ---- command-line tools -----------------------------------------------------------------------------------
+def run_tool(main, argv, capsys):
+    """Runs a command-line entry point main(argv) in this process: (exit code, stdout, stderr)."""
+    code = main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def assert_one_line_error(code, err, *words):
+    """A failed run that printed exactly one line, "error: ...", holding every word; err: stderr or its lines."""
+    err = err.strip().splitlines() if isinstance(err, str) else err
+    assert code != 0
+    assert len(err) == 1, err
+    assert err[0].startswith("error: ") and "Traceback" not in err[0]
+    for word in words:
+        assert word in err[0], err[0]

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from helpers import TINY_NETWORK
+from helpers import TINY_NETWORK, assert_one_line_error, run_tool
 from inference import A2SB_inpaint_api, A2SB_upsample_api
 from datasets.audio_io import check_output_path, output_subtype, write_audio
 from models.checkpoint import save_released_layout
@@ -15,18 +15,9 @@ SR = 44100
 
 
 def run(tool, argv, capsys):
-    """Runs tool.main(argv); returns (exit code, stdout, stderr lines)."""
-    code = tool.main([str(a) for a in argv])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err.strip().splitlines()
-
-
-def assert_one_line_error(code, err, *words):
-    assert code != 0
-    assert len(err) == 1, err
-    assert err[0].startswith("error: ") and "Traceback" not in err[0]
-    for word in words:
-        assert word in err[0], err[0]
+    """(exit code, stdout, stderr lines) of tool.main(argv)."""
+    code, out, err = run_tool(tool.main, argv, capsys)
+    return code, out, err.strip().splitlines()
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import torch
 from lightning.fabric.utilities.distributed import DistributedSamplerWrapper
 
 from datasets.datamodule import A2SBDataModule
+from helpers import write_corrupt, write_manifest
 from datasets.manifest import AudioFile, ManifestError
 from datasets.segments import CentredSegments, EpochSampler, TooManyFailedFilesError, TrainSegments
 
@@ -21,18 +22,6 @@ def write_constant(path, value, seconds, sr=SR):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     sf.write(path, np.full(int(sr * seconds), value, dtype=np.float32), sr, subtype="FLOAT")
     return path
-
-
-def write_corrupt(path):
-    with open(path, "w") as f:
-        f.write("not audio at all\n")
-    return path
-
-
-def write_manifest(path, rows):
-    with open(path, "w") as f:
-        f.write("".join(",".join(str(x) for x in row) + "\n" for row in rows))
-    return str(path)
 
 
 def batches(loader, datamodule, epochs=1):

@@ -197,8 +197,8 @@ def test_long_audio_in_chunks_keeps_the_band(experts, music):
 
 
 def smooth_denoiser(t):
-    """Stand-in expert (a denoiser(x, t) for time t) whose restorations vary smoothly over time: x0 = a blur of x_t over 9 frames
-    (magnitudes pulled towards 0.4), so any discontinuity at a chunk join would stand out."""
+    """Stand-in expert for time t (a denoiser(x, t)) whose restorations vary smoothly over time: x0 = a blur of
+    x_t over 9 frames (magnitudes pulled towards 0.4), so any discontinuity at a chunk join would stand out."""
     def predict(x, _t):
         flat = x.reshape(-1, 1, *x.shape[-2:])
         blurred = torch.nn.functional.avg_pool2d(torch.nn.functional.pad(flat, (4, 4, 1, 1), mode="replicate"),

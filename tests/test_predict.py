@@ -4,8 +4,7 @@ import os
 import numpy as np
 import pytest
 import soundfile as sf
-from helpers import band_energy
-from test_training import tiny_config
+from helpers import band_energy, tiny_config
 
 from datasets.synthetic import music_like
 from inference.A2SB_upsample_dataset import band_limit

@@ -4,8 +4,7 @@ import pytest
 import soundfile as sf
 import torch
 import yaml
-from test_bad_input import assert_one_line_error, run
-from helpers import TINY_NETWORK, band_energy, tiny_model
+from helpers import TINY_NETWORK, assert_one_line_error, band_energy, run_tool, tiny_model
 
 from inference import A2SB_inpaint_api, A2SB_upsample_api, released
 from inference.A2SB_upsample_dataset import band_limit
@@ -14,6 +13,10 @@ from inference.engine import Restorer
 
 SR = 44100
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
+
+
+def run(tool, argv, capsys):
+    return run_tool(tool.main, argv, capsys)
 
 
 def fill_cache(cache, checkpoints):

@@ -11,37 +11,17 @@ import torch
 import yaml
 
 from datasets.synthetic import write_demo_dataset
+from helpers import TRAINING_NETWORK, tiny_config
 from models.a2sb_module import A2SBModule
 from models.checkpoint import load_into, load_unet_weights
 from models.unet import UNet
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TINY_NET = {"hidden_channels": [32, 32, 64, 64, 64], "attention_levels": [], "num_res_blocks": 1, "num_heads": 1,
-            "dropout": 0.0}
-
 
 def run_main(*args, timeout=300):
     env = dict(os.environ, OMP_NUM_THREADS="2", PYTHONUNBUFFERED="1")
     return subprocess.run([sys.executable, os.path.join(ROOT, "main.py"), *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout)
-
-
-def tiny_config(tmp_path, manifest, **trainer):
-    """configs/tiny_cpu.yaml shrunk further, with every output redirected into tmp_path."""
-    with open(os.path.join(ROOT, "configs", "tiny_cpu.yaml")) as f:
-        config = yaml.safe_load(f)
-    out = str(tmp_path / "run")
-    config["trainer"].update({"max_steps": 24, "val_check_interval": 12, "enable_progress_bar": False}, **trainer)
-    config["trainer"]["logger"]["init_args"]["save_dir"] = out
-    config["trainer"]["callbacks"][0]["init_args"].update(dirpath=os.path.join(out, "ckpt"), every_n_train_steps=12)
-    config["trainer"]["callbacks"][2]["init_args"]["output_dir"] = os.path.join(out, "predictions")
-    config["model"]["vf_model"]["init_args"] = dict(TINY_NET)
-    config["model"].update(val_sampling_steps=3, val_restore_items=1)
-    config["data"].update(batch_size=2, segment_samples=16 * 512 - 512, samples_per_epoch=48,
-                          mix_dataset_config={"demo": {"filename": manifest}})
-    path = tmp_path / "tiny.yaml"
-    path.write_text(yaml.safe_dump(config))
-    return str(path), out
 
 
 @pytest.mark.slow
@@ -58,7 +38,7 @@ def test_fit_writes_checkpoints_pictures_and_resumes(tmp_path):
     # The checkpoint has the released layout: the UNet under vf_model. plus the time-embedding buffer.
     state = torch.load(os.path.join(out, "ckpt", "last.ckpt"), weights_only=True)["state_dict"]
     assert {k for k in state if not k.startswith("vf_model.")} == {"t_to_emb.multipliers"}
-    unet = UNet(**TINY_NET)
+    unet = UNet(**TRAINING_NETWORK)
     load_into(unet, load_unet_weights(os.path.join(out, "ckpt", "step=24.ckpt")), "step=24.ckpt")
 
     # Resuming continues from step 24 instead of starting over.
@@ -85,7 +65,7 @@ def test_fit_writes_checkpoints_pictures_and_resumes(tmp_path):
 @pytest.mark.slow
 def test_overfitting_one_batch_lowers_the_loss(music):
     torch.manual_seed(0)
-    module = A2SBModule(UNet(**TINY_NET), lr=1e-2)
+    module = A2SBModule(UNet(**TRAINING_NETWORK), lr=1e-2)
     audio = torch.from_numpy(music(1.0, seed=3))[: 31 * 512].reshape(1, -1).repeat(2, 1)
     batch = {"audio": audio, "max_bin": torch.tensor([1024, 1024])}
     optimizer = module.configure_optimizers()
@@ -103,7 +83,7 @@ def test_overfitting_one_batch_lowers_the_loss(music):
 def test_loss_matches_hand_written_masked_mse(music):
     """bridge_loss = sum(mask (net - target)^2) / sum(mask), with the true-band rows excluded."""
     torch.manual_seed(0)
-    module = A2SBModule(UNet(**TINY_NET))
+    module = A2SBModule(UNet(**TRAINING_NETWORK))
     x0 = module.representation.encode(torch.from_numpy(music(0.5))[: 31 * 512])[None]
     mask = torch.zeros(1, 1, 1024, 32)
     mask[..., 500:, :] = 1.0
@@ -129,23 +109,23 @@ def test_loss_matches_hand_written_masked_mse(music):
 
 def test_t_finetuning_starts_from_checkpoint_weights(tmp_path):
     torch.manual_seed(0)
-    source = A2SBModule(UNet(**TINY_NET))
+    source = A2SBModule(UNet(**TRAINING_NETWORK))
     path = tmp_path / "pretrained.ckpt"
     torch.save({"state_dict": source.state_dict(), "global_step": 1000}, path)
     torch.manual_seed(1)
-    expert = A2SBModule(UNet(**TINY_NET), train_t_min=0.5, train_t_max=1.0, init_weights_from=str(path))
+    expert = A2SBModule(UNet(**TRAINING_NETWORK), train_t_min=0.5, train_t_max=1.0, init_weights_from=str(path))
     assert not torch.equal(expert.vf_model.input_projection.weight, source.vf_model.input_projection.weight)
     expert.setup("fit")
     for key, value in source.vf_model.state_dict().items():
         assert torch.equal(expert.vf_model.state_dict()[key], value), key
 
-    missing = A2SBModule(UNet(**TINY_NET), init_weights_from=str(tmp_path / "nope.ckpt"))
+    missing = A2SBModule(UNet(**TRAINING_NETWORK), init_weights_from=str(tmp_path / "nope.ckpt"))
     with pytest.raises(FileNotFoundError, match="model.init_weights_from: checkpoint not found"):
         missing.setup("fit")
 
 
 def test_training_times_stay_in_the_configured_range():
-    module = A2SBModule(UNet(**TINY_NET), train_t_min=0.5, train_t_max=1.0)
+    module = A2SBModule(UNet(**TRAINING_NETWORK), train_t_min=0.5, train_t_max=1.0)
     seen = []
     module.bridge_loss = lambda x0, mask, max_bin, t, generator=None: seen.append(t) or torch.zeros(())
     batch = {"audio": torch.zeros(64, 15 * 512), "max_bin": torch.full((64,), 1024)}
@@ -208,7 +188,7 @@ def test_validation_reports_each_data_set_and_their_mean(tmp_path):
 @pytest.mark.slow
 def test_compiled_network_matches_eager_and_keeps_checkpoint_keys():
     torch.manual_seed(0)
-    module = A2SBModule(UNet(**TINY_NET), compile=True)
+    module = A2SBModule(UNet(**TRAINING_NETWORK), compile=True)
     keys = set(module.state_dict())
     module.setup("fit")
     x, t = torch.randn(1, 3, 1024, 16), torch.tensor([0.3])

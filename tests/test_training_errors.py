@@ -3,8 +3,7 @@ import os
 
 import pytest
 import torch
-from test_datamodule import write_corrupt, write_manifest
-from test_training import TINY_NET, tiny_config
+from helpers import TRAINING_NETWORK, tiny_config, write_corrupt, write_manifest
 
 from datasets.manifest import ManifestError, read_manifest
 from datasets.synthetic import write_demo_dataset
@@ -67,7 +66,7 @@ def test_bad_ckpt_path_is_one_line(tmp_path, capsys, trained):
     text = tmp_path / "notes.ckpt"
     text.write_text("these are not weights\n")
     torch.manual_seed(0)
-    wider = {f"vf_model.{k}": v for k, v in UNet(**{**TINY_NET, "hidden_channels": [32, 64, 64, 64, 64]})
+    wider = {f"vf_model.{k}": v for k, v in UNet(**{**TRAINING_NETWORK, "hidden_channels": [32, 64, 64, 64, 64]})
              .state_dict().items()}
     weights_only = tmp_path / "weights_only.ckpt"
     torch.save({"state_dict": wider}, weights_only)

@@ -6,7 +6,7 @@ import pytest
 import torch
 from rotary_embedding_torch import RotaryEmbedding, apply_rotary_emb
 
-from helpers import TINY_ATTENTION_NETWORK as TINY
+from helpers import TINY_ATTENTION_NETWORK as TINY, randomize_
 from models.attention import AttentionBlock
 from models.rotary import AxialRotaryEmbedding
 from models.unet import UNet, band_embedding
@@ -25,15 +25,6 @@ def read_key_shapes(path):
             key, shape = line.rstrip("\n").split("\t")
             shapes[key] = tuple(int(n) for n in shape.strip("()").split(",") if n.strip())
     return shapes
-
-
-def randomize_(module, seed=0):
-    """Give every parameter nonzero random values (the zero-initialised convs would hide bugs)."""
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for parameter in module.parameters():
-            parameter.copy_(torch.randn(parameter.shape, generator=generator) * 0.05)
-    return module
 
 
 def test_released_config_state_dict_matches_the_released_key_list():

@@ -5,7 +5,7 @@ from datasets.synthetic import music_like
 from models.representation import Representation
 from models.unet import UNet
 from models.winograd import NNPACK_AVAILABLE, WINOGRAD_MIN_PIXELS, Conv3x3
-from test_unet import TINY, randomize_
+from helpers import TINY_ATTENTION_NETWORK as TINY, randomize_
 
 pytestmark = pytest.mark.skipif(not NNPACK_AVAILABLE, reason="this torch build has no NNPACK")
 
