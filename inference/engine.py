@@ -34,6 +34,7 @@ can ((1, 1, H, 1) bands, (1, 1, 1, W) frames), and each chunk is encoded once an
 """
 import inspect
 import os
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -63,6 +64,23 @@ GPU_MEMORY_FRACTION = 0.8  # of the free memory, for the window batch
 STATE_IMAGES = 12  # chunk-sized images held by the sampler at once (state, x1, noise, sums, temporaries)
 INPAINT_MODES = ("auto", "shortcut", "full")
 SPAN_MARGIN = 3 * HOP_LENGTH  # a frame reaches 2 hops to each side; one more hop of decoded known audio
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """How one restoration runs the bridge: time points, seed, the ODE variant, progress bars."""
+    steps: int
+    seed: int = 0
+    ode: bool = False
+    progress: bool = True
+
+
+@dataclass(frozen=True)
+class Region:
+    """What a restoration regenerates: rows (1, 1, H, 1) of regenerated bins, and/or frames (F,) bool flags of
+    regenerated frames over the whole file; None means all of them."""
+    rows: torch.Tensor | None = None
+    frames: torch.Tensor | None = None
 
 
 def window_batch_for(free_bytes, bytes_per_window, state_bytes):
@@ -219,10 +237,9 @@ class Restorer:
         """Regenerates everything above cutoff_hz; returns float32 audio of the input's shape."""
         wave, mono = _validated_audio(audio)
         check_cutoff(cutoff_hz)
-        rows = band_column(N_BINS, cutoff_bin(float(cutoff_hz))).to(self.device)
-        steps = self._steps(n_steps, self.bandwidth_steps)
-        out = self._restore_chunks(wave, rows, None, steps, seed, ode, progress, self.keep_residual,
-                                   self._gain(wave))
+        region = Region(rows=band_column(N_BINS, cutoff_bin(float(cutoff_hz))).to(self.device))
+        sampling = Sampling(self._steps(n_steps, self.bandwidth_steps), seed, ode, progress)
+        out = self._restore_chunks(wave, region, sampling, self.keep_residual, self._gain(wave))
         return out[0] if mono else out
 
     @torch.inference_mode()
@@ -236,7 +253,7 @@ class Restorer:
             raise ValueError(f"inpaint: mode must be one of {INPAINT_MODES}, got {mode!r}")
         wave, mono = _validated_audio(audio)
         gaps = validate_gaps(gaps, wave.shape[-1] / SAMPLE_RATE)
-        steps = self._steps(n_steps, self.inpainting_steps)
+        sampling = Sampling(self._steps(n_steps, self.inpainting_steps), seed, ode, progress)
         flags = frames_touching_gaps(gaps, num_frames(wave.shape[-1]))
         windows = None
         if mode != "full":
@@ -246,17 +263,17 @@ class Restorer:
                                  f"to fit in {self.window_frames * HOP_LENGTH / SAMPLE_RATE:.2f} s windows with "
                                  f"known audio around it, and no window may hold another gap; use the full mode "
                                  f"(command line: --mode full; Python: mode='full')")
-        rows = self._input_band_rows(wave) if flags.any() else None
         if not flags.any():
             out = wave.copy()
-        elif windows is not None:
-            out = self._restore_windows(wave, flags, windows, steps, seed, ode, progress, self._gain(wave), rows)
         else:
-            out = self._restore_chunks(wave, rows, flags, steps, seed, ode, progress, False, self._gain(wave))
-            if self.keep_residual:
-                decoded, out = out, wave.copy()
-                for start, stop in _reach(runs(flags.numpy()), 0, wave.shape[-1]):
-                    _paste_span(out, wave, decoded[:, start:stop], start)
+            region = Region(rows=self._input_band_rows(wave), frames=flags)
+            if windows is not None:
+                out = self._restore_windows(wave, region, windows, sampling, self._gain(wave))
+            else:
+                decoded = self._restore_chunks(wave, region, sampling, False, self._gain(wave))
+                out = wave.copy() if self.keep_residual else decoded
+                if self.keep_residual:
+                    _paste_regenerated(out, wave, decoded, 0, runs(flags.numpy()), keep_residual=True)
         return out[0] if mono else out
 
     def _input_band_rows(self, wave):
@@ -276,8 +293,9 @@ class Restorer:
     def _gain(self, wave):
         return gain_to_typical(wave) if self.normalize_level else 1.0
 
-    def _sample(self, x0, mask, active, groups, n_steps, ode, generator, progress):
-        """Samples the bridge for images x0 (groups * channels, 3, H, T); mask (groups or 1, 1, H or 1, T or 1)."""
+    def _sample(self, x0, mask, active, groups, sampling, generator, progress):
+        """Samples the bridge for images x0 (groups * channels, 3, H, T); mask (groups or 1, 1, H or 1, T or 1);
+        active (T,) flags of the frames whose windows are computed (None: all)."""
         channels = x0.shape[0] // groups
         if mask.shape[0] > 1:
             mask = mask.repeat_interleave(channels, dim=0)
@@ -291,8 +309,8 @@ class Restorer:
             return multidiffusion(lambda windows: expert(windows, t), x_t, self.window_frames, self.hop_frames,
                                   batch, plan=plan)
 
-        return sample_bridge(predict_x0, x1, mask, time_grid(n_steps), self.beta_max, ode=ode, noise_fn=noise_fn,
-                             progress=progress)
+        return sample_bridge(predict_x0, x1, mask, time_grid(sampling.steps), self.beta_max, ode=sampling.ode,
+                             noise_fn=noise_fn, progress=progress)
 
     def _window_batch(self, state_numel):
         if self.window_batch is not None:
@@ -316,26 +334,31 @@ class Restorer:
         return torch.cuda.max_memory_allocated(self.device) - base
 
     # ---- whole files ------------------------------------------------------------------------------------
-    def _restore_chunks(self, wave, rows, flags, n_steps, seed, ode, progress, add_residual, gain=1.0):
-        """Chunk by chunk over the file; rows (1, 1, H, 1) regenerated bins and/or flags (F,) regenerated
-        frames. add_residual synthesises each chunk with the input's DC bin (what the round trip loses).
-        Sampling sees the audio times `gain`; the result is scaled back."""
+    def _restore_chunks(self, wave, region, sampling, add_residual, gain=1.0):
+        """Chunk by chunk over the file, regenerating `region`. add_residual synthesises each chunk with the
+        input's DC bin (what the round trip loses). Sampling sees the audio times `gain`; the result is scaled
+        back."""
         n_samples = wave.shape[-1]
         audio = torch.from_numpy(wave * np.float32(gain))
         chunks = chunking.plan_chunks(num_frames(n_samples), self.chunk_frames, self.overlap_frames)
-        generator = torch.Generator(self.device).manual_seed(seed)
+        generator = torch.Generator(self.device).manual_seed(sampling.seed)
+        single = len(chunks) == 1
         out = np.empty_like(wave)
         tail = None
-        for k, (first, last) in enumerate(tqdm(chunks, desc="chunks", disable=not progress or len(chunks) == 1)):
+        for k, (first, last) in enumerate(tqdm(chunks, desc="chunks", disable=not sampling.progress or single)):
             x0, dc = chunking.encode_frames_with_dc(self.representation, audio, first, last, self.device)
-            regenerate = torch.ones(last - first, dtype=torch.bool) if flags is None else flags[first:last].clone()
+            if region.frames is None:
+                regenerate = torch.ones(last - first, dtype=torch.bool)
+            else:
+                regenerate = region.frames[first:last].clone()
             if tail is not None:
                 x0[..., :tail.shape[-1]] = tail
                 regenerate[:tail.shape[-1]] = False
             if regenerate.any():
                 frame_mask = regenerate.to(self.device).float().reshape(1, 1, 1, -1)
+                rows = region.rows
                 mask = frame_mask if rows is None else (rows if regenerate.all() else rows * frame_mask)
-                x0 = self._sample(x0, mask, regenerate, 1, n_steps, ode, generator, progress and len(chunks) == 1)
+                x0 = self._sample(x0, mask, regenerate, 1, sampling, generator, sampling.progress and single)
             if k + 1 < len(chunks):
                 next_first = chunks[k + 1][0] - first
                 tail = x0[..., next_first:next_first + chunking.known_frames(self.overlap_frames)].clone()
@@ -344,36 +367,30 @@ class Restorer:
             chunking.paste(out, restored, HOP_LENGTH * first, fade)
         return out
 
-    def _restore_windows(self, wave, flags, windows, n_steps, seed, ode, progress, gain=1.0, rows=None):
-        """The inpainting shortcut: each window sampled alone (several per batch), its gap pasted back; rows
-        (1, 1, H, 1) limits the regenerated bins (None: all). Sampling sees the audio times `gain`; the result
+    def _restore_windows(self, wave, region, windows, sampling, gain=1.0):
+        """The inpainting shortcut: each window sampled alone (several per batch), its gaps (region.frames)
+        pasted back; region.rows limits the regenerated bins. Sampling sees the audio times `gain`; the result
         is scaled back."""
         n_samples = wave.shape[-1]
         audio = torch.from_numpy(wave * np.float32(gain))
-        generator = torch.Generator(self.device).manual_seed(seed)
+        generator = torch.Generator(self.device).manual_seed(sampling.seed)
         out = wave.copy()
         channels = wave.shape[0]
         per_batch = max(1, self.chunk_frames // self.window_frames)
         batches = [windows[i:i + per_batch] for i in range(0, len(windows), per_batch)]
-        for batch in tqdm(batches, desc="windows", disable=not progress or len(batches) == 1):
+        single = len(batches) == 1
+        for batch in tqdm(batches, desc="windows", disable=not sampling.progress or single):
             x0 = torch.cat([chunking.encode_frames(self.representation, audio, a, b, self.device) for a, b in batch])
-            window_flags = torch.stack([flags[a:b] for a, b in batch])
+            window_flags = torch.stack([region.frames[a:b] for a, b in batch])
             mask = window_flags.to(self.device).float().reshape(len(batch), 1, 1, -1)
-            if rows is not None:
-                mask = mask * rows
-            restored = self._sample(x0, mask, None, len(batch), n_steps, ode, generator,
-                                    progress and len(batches) == 1)
+            if region.rows is not None:
+                mask = mask * region.rows
+            restored = self._sample(x0, mask, None, len(batch), sampling, generator, sampling.progress and single)
             for i, (first, last) in enumerate(batch):
                 decoded = self._decode(restored[i * channels:(i + 1) * channels], first, n_samples)
                 decoded /= np.float32(gain)
-                offset = HOP_LENGTH * first
                 gap_runs = [(first + a, first + b) for a, b in runs(window_flags[i].numpy())]
-                for start, stop in _reach(gap_runs, offset, offset + decoded.shape[-1]):
-                    span = decoded[:, start - offset:stop - offset]
-                    if self.keep_residual:
-                        _paste_span(out, wave, span, start)
-                    else:
-                        out[:, start:stop] = span
+                _paste_regenerated(out, wave, decoded, HOP_LENGTH * first, gap_runs, self.keep_residual)
         return out
 
     def _decode(self, image, first, n_samples, dc=None):
@@ -393,6 +410,17 @@ def _reach(frame_runs, lowest, highest):
     """Sample spans [start, stop) where runs of regenerated frames change the decoded audio, clipped."""
     return [(max(lowest, HOP_LENGTH * first - SPAN_MARGIN), min(highest, HOP_LENGTH * (last - 1) + SPAN_MARGIN))
             for first, last in frame_runs]
+
+
+def _paste_regenerated(out, wave, decoded, offset, frame_runs, keep_residual):
+    """Writes `decoded` (audio from sample `offset` on) over `out` where the regenerated frame runs change it;
+    with keep_residual each span also carries the input's round-trip residual (_paste_span)."""
+    for start, stop in _reach(frame_runs, offset, offset + decoded.shape[-1]):
+        span = decoded[:, start - offset:stop - offset]
+        if keep_residual:
+            _paste_span(out, wave, span, start)
+        else:
+            out[:, start:stop] = span
 
 
 def _paste_span(out, wave, span, start):
