@@ -15,7 +15,6 @@ restored image plus the input's DC content (both need the default chains: the ST
 import numpy as np
 
 from datasets.constants import HOP_LENGTH, N_FFT, SAMPLE_RATE
-from models.representation import ISTFT, STFT
 
 CONTEXT_FRAMES = N_FFT // HOP_LENGTH // 2  # a frame's window reaches this many hops to either side
 # The known half of an overlap must hold a fade away from both decoders' edge effects.
@@ -60,15 +59,9 @@ def encode_frames(representation, audio, first, last, device="cpu"):
 
 def encode_frames_with_dc(representation, audio, first, last, device="cpu"):
     """encode_frames, and the DC bin of the same frames (complex (C, last - first)) that the image drops."""
-    stft, *to_image = representation.forward_transforms
-    if not isinstance(stft, STFT):
-        raise ValueError("chunks: the DC bin needs a representation whose forward chain starts with the STFT")
     samples, offset = _samples_around(audio, first, last, device)
-    spectrum = stft(samples)[..., offset:offset + last - first]
-    image = spectrum
-    for transform in to_image:
-        image = transform(image)
-    return image, spectrum[..., 0, :]
+    image, dc = representation.encode_keeping_dc(samples)
+    return image[..., offset:offset + last - first], dc[..., offset:offset + last - first]
 
 
 def decode_frames(representation, image, first, n_samples, dc=None):
@@ -79,16 +72,7 @@ def decode_frames(representation, image, first, n_samples, dc=None):
         length = n_samples - HOP_LENGTH * first
     else:
         length = HOP_LENGTH * (image.shape[-1] - 1)
-    if dc is None:
-        return representation.decode(image, length=length)
-    *to_spectrum, istft = representation.inverse_transforms
-    if not isinstance(istft, ISTFT):
-        raise ValueError("chunks: the DC bin needs a representation whose inverse chain ends with the ISTFT")
-    spectrum = image.float()
-    for transform in to_spectrum:
-        spectrum = transform(spectrum)
-    spectrum[..., 0, :] = dc
-    return istft(spectrum, length=length)
+    return representation.decode(image, length=length, dc=dc)
 
 
 def known_frames(overlap_frames):

@@ -170,13 +170,29 @@ class Representation(nn.Module):
             x = transform(x)
         return x
 
-    def decode(self, image, length=None):
-        """image [..., 3, 1024, W] -> wave [..., length or (W - 1) * 512] (float32)."""
+    def encode_keeping_dc(self, wave):
+        """encode, and the complex DC bin [..., W] of the same STFT that the image drops (for decode's `dc`)."""
+        stft, *to_image = self.forward_transforms
+        if not isinstance(stft, STFT):
+            raise ValueError("Representation: keeping the DC bin needs a forward chain that starts with the STFT")
+        spectrum = stft(wave)
+        x = spectrum
+        for transform in to_image:
+            x = transform(x)
+        return x, spectrum[..., 0, :]
+
+    def decode(self, image, length=None, dc=None):
+        """image [..., 3, 1024, W] -> wave [..., length or (W - 1) * 512] (float32). dc: complex [..., W], a DC
+        bin to synthesise with the image (the inverse chain's own is zero)."""
         _check_channels(image, "Representation.decode")
         x = image.to(torch.float32)
         *steps, synthesize = self.inverse_transforms
         for transform in steps:
             x = transform(x)
+        if dc is not None:
+            if not isinstance(synthesize, ISTFT):
+                raise ValueError("Representation: a DC bin needs an inverse chain that ends with the ISTFT")
+            x[..., 0, :] = dc
         return synthesize(x) if length is None else synthesize(x, length=length)
 
     def forward(self, wave):

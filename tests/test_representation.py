@@ -50,6 +50,21 @@ def test_round_trip_loses_only_the_dc_bin(music):
     assert (back - (wave - dc_part)).abs().max() < 1e-5 * wave.abs().max()
 
 
+def test_keeping_the_dc_bin_gives_the_input_back(music):
+    wave = torch.from_numpy(music(3.0))
+    rep = Representation()
+    image, dc = rep.encode_keeping_dc(wave)
+    assert torch.equal(image, rep.encode(wave)) and dc.shape == (image.shape[-1],) and dc.is_complex()
+    spec = torch.stft(wave, 2048, 512, window=torch.hann_window(2048), return_complex=True)
+    assert torch.allclose(dc, spec[0], atol=1e-4)
+    back = rep.decode(image, length=len(wave), dc=dc)
+    assert (back - wave).abs().max() < 1e-5 * wave.abs().max()
+    with pytest.raises(ValueError, match="starts with the STFT"):
+        Representation(forward_transforms=[PowerCompress(0.25)]).encode_keeping_dc(wave)
+    with pytest.raises(ValueError, match="ends with the ISTFT"):
+        Representation(inverse_transforms=[PowerCompress(4.0)]).decode(image, dc=dc)
+
+
 @pytest.mark.parametrize("n_samples", [130560, 130559, 1025, 44100])
 def test_frame_count(n_samples):
     assert num_frames(n_samples) == 1 + n_samples // 512
