@@ -22,7 +22,7 @@ RMS over the original's RMS, 1 = right level): a quiet master should come back a
 (normalize_level) to show the sweep before and after.
 
 OUT holds:
-- results.md: every table; per task <task>.md, <task>.csv (one row per method and file), <task>.json
+- results.md: every table (with, per model, the share of excerpts where it beats the baseline); per task <task>.md, <task>.csv (one row per method and file), <task>.json
   (means and rows), <task>.png (spectrograms of the first excerpt: original, degraded, baseline, models);
 - excerpts/<task>/<file>/{original,degraded}.wav, and runs/<method>/gain=<g>/<task>/<file>/recon.wav
   (evaluate.py's layout, with original.wav linked in, and degraded.wav too at gain 1, for listening) plus time.json (compute seconds) and scores.json.
@@ -116,27 +116,34 @@ class Excerpt:
     seconds: float
 
 
-def choose_excerpts(files, excerpt_seconds, max_files, seed):
-    """[(relative name, path)] -> Excerpts: max_files of them drawn by a hash of (seed, name), each at a
-    position drawn from the same hash, so the choice does not depend on listing order. Unreadable and too
-    short files are skipped: returns (excerpts, ["path: reason"])."""
+def choose_excerpts(files, excerpt_seconds, max_files, seed, per_file=1):
+    """[(relative name, path)] -> Excerpts: max_files files drawn by a hash of (seed, name), `per_file` excerpts
+    from each, the k-th at a position drawn from the same hash inside the k-th of per_file equal stretches of
+    the file (so they never overlap), and the choice does not depend on listing order. Unreadable files, and
+    files too short for one excerpt per stretch, are skipped: returns (excerpts, ["path: reason"])."""
     keyed = sorted(files, key=lambda item: _hash(seed, item[0]))
-    excerpts, skipped = [], []
+    excerpts, skipped, n_files = [], [], 0
     for relative, path in keyed:
-        if max_files is not None and len(excerpts) == max_files:
+        if max_files is not None and n_files == max_files:
             break
         try:
             duration = info(path).duration
         except ValueError as error:  # AudioReadError: its message names the file
             skipped.append(str(error))
             continue
-        seconds = min(excerpt_seconds, duration)
+        stretch = duration / per_file
+        seconds = min(excerpt_seconds, stretch)
         if seconds < MIN_EXCERPT_SECONDS:
-            skipped.append(f"{path}: too short ({duration:.2f} s, need {MIN_EXCERPT_SECONDS:g} s)")
+            need = MIN_EXCERPT_SECONDS * per_file
+            skipped.append(f"{path}: too short ({duration:.2f} s, need {need:g} s)")
             continue
-        room = duration - seconds
-        start = round(room * (_hash(seed + 1, relative) % 10 ** 6) / 10 ** 6, 2)
-        excerpts.append(Excerpt(item_folder_name(relative), path, start, seconds))
+        n_files += 1
+        for k in range(per_file):
+            key = relative if k == 0 else f"{relative}#{k}"
+            room = stretch - seconds
+            start = round(k * stretch + room * (_hash(seed + 1, key) % 10 ** 6) / 10 ** 6, 2)
+            name = item_folder_name(relative) + ("" if per_file == 1 else f"__{k}")
+            excerpts.append(Excerpt(name, path, start, seconds))
     return sorted(excerpts, key=lambda e: e.name), skipped
 
 
@@ -406,6 +413,24 @@ def steps_section(tasks, summaries):
     return f"## Steps and samplers (LSD of the regenerated part)\n\n{markdown_table(table, columns)}\n"
 
 
+def baseline_section(args, methods, tasks, excerpts):
+    """Per model run and task: on how many excerpts its regenerated part's LSD is lower than the classical
+    baseline's, and the mean difference (model - baseline; negative: the model is better)."""
+    baseline = next(m for m in methods if m.slug == "baseline")
+    rows = []
+    for method in (m for m in methods if m.model):
+        for task in tasks:
+            diffs = [scores_of(args, method, task, e, 1.0)[task.region_metric]
+                     - scores_of(args, baseline, task, e, 1.0)[task.region_metric] for e in excerpts]
+            rows.append({"model": method.model.name, "sampler": method.sampler, "steps": method.steps,
+                         "task": task.name, "wins": f"{sum(d < 0 for d in diffs)} of {len(diffs)}",
+                         "diff": _mean(diffs)})
+    columns = [("model", "model", ""), ("sampler", "sampler", ""), ("steps", "steps", ""), ("task", "task", ""),
+               ("excerpts where the model is better", "wins", ""), ("mean difference", "diff", "+.3f")]
+    return ("## Excerpt by excerpt against the classical baseline (LSD of the regenerated part)\n\n"
+            f"{markdown_table(rows, columns)}\n")
+
+
 def level_section(args, methods, models, tasks, excerpts):
     rows = []
     for model in models:
@@ -456,7 +481,8 @@ def quality(args):
     models = [model for text in args.model or [] for model in parse_model(text, args.device, args.level_norm)]
     if len({m.name for m in models}) < len(models):
         raise ValueError("--model: two models share a NAME")
-    excerpts, skipped = choose_excerpts(input_files(args), args.excerpt_seconds, args.max_files, args.seed)
+    excerpts, skipped = choose_excerpts(input_files(args), args.excerpt_seconds, args.max_files, args.seed,
+                                        args.excerpts_per_file)
     for line in skipped:
         print(f"skipped: {line}")
     if not excerpts:
@@ -476,6 +502,7 @@ def quality(args):
     sections = [section for section, _ in reports]
     if models:
         sections.append(steps_section(tasks, [summary for _, summary in reports]))
+        sections.append(baseline_section(args, methods, tasks, excerpts))
         sections.append(level_section(args, methods, models, tasks, excerpts))
     for task in tasks:
         picture(args, methods, task, excerpts[0])
@@ -552,6 +579,9 @@ def build_parser():
     parser.add_argument("--excerpt-seconds", type=float, default=10.0,
                         help=f"length of the excerpt taken from each file (default %(default)s; at least "
                              f"{MIN_EXCERPT_SECONDS:g})")
+    parser.add_argument("--excerpts-per-file", type=int, default=1, metavar="K",
+                        help="K excerpts from each file, one in each K-th of it (default %(default)s); more "
+                             "excerpts make the comparison of methods less dependent on where they fall")
     parser.add_argument("--max-files", type=int, help="measure at most this many files (drawn by --seed)")
     parser.add_argument("--seed", type=int, default=0,
                         help="chooses files and excerpt positions, and seeds the samplers (default 0)")
@@ -565,6 +595,9 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     if args.excerpt_seconds < MIN_EXCERPT_SECONDS:
         print(f"error: --excerpt-seconds must be at least {MIN_EXCERPT_SECONDS:g}", file=sys.stderr)
+        return 1
+    if args.excerpts_per_file < 1:
+        print("error: --excerpts-per-file must be positive", file=sys.stderr)
         return 1
     if args.max_files is not None and args.max_files < 1:
         print("error: --max-files must be positive", file=sys.stderr)

@@ -73,6 +73,13 @@ def test_table_has_every_method_and_task_and_matches_evaluate(tmp_path, folder, 
     sde3 = next(line for line in steps_table.splitlines() if line.startswith("| tiny | sde | 3 |"))
     bwe_sde3 = next(r for r in bwe if r["sampler"] == "sde" and r["steps"] == 3)
     assert sde3.split("|")[4].strip() == f"{bwe_sde3['lsd_high']:.3f}"
+    # excerpt by excerpt against the baseline: the count and mean difference from the per-file rows
+    rows = json.loads((out / "bwe4000.json").read_text())["files"]
+    ours = [r["lsd_high"] for r in rows if r["method"] == "tiny" and r["sampler"] == "ode" and r["steps"] == 2]
+    theirs = [r["lsd_high"] for r in rows if r["method"] == "band replication"]
+    wins = sum(a < b for a, b in zip(ours, theirs))
+    diff = sum(a - b for a, b in zip(ours, theirs)) / len(ours)
+    assert f"| tiny | ode | 2 | bwe4000 | {wins} of 2 | {diff:+.3f} |" in report
     # the level sweep has both gains for each task, at the most steps of the first sampler
     assert "| tiny | bwe4000 | x0.03 |" in report and "| tiny | inpaint | x1 |" in report
     assert (out / "runs" / "tiny_sde_3" / "gain=0.03" / "cutoff_freq=4000").is_dir()
@@ -114,6 +121,22 @@ def test_level_norm_choices_reach_the_engine(tmp_path, model):
     assert both[1].load().normalize_level is False and both[0].load().normalize_level is True
     assert quality.parse_model(spec, "cpu", "config")[0].load().normalize_level is True  # the engine default
     assert quality.parse_model(spec, "cpu", "off")[0].overrides == {"normalize_level": False}
+
+
+def test_several_excerpts_per_file_each_in_its_own_stretch(tmp_path):
+    path = tmp_path / "long.wav"
+    sf.write(path, music_like(13.0), SR)
+    files = [("long.wav", str(path))]
+    parts, skipped = quality.choose_excerpts(files, 3.0, None, seed=0, per_file=4)
+    assert skipped == [] and len({e.name for e in parts}) == 4 and {e.seconds for e in parts} == {3.0}
+    spans = sorted((e.start_s, e.start_s + e.seconds) for e in parts)
+    for k, (start, end) in enumerate(spans):  # the k-th quarter (3.25 s) holds the k-th excerpt
+        assert k * 3.25 - 0.005 <= start and end <= (k + 1) * 3.25 + 0.005
+    assert len({round(start % 3.25, 2) for start, _ in spans}) > 1  # positions inside the stretches vary
+    single, _ = quality.choose_excerpts(files, 3.0, None, seed=0)
+    assert [e.name for e in single] == [quality.item_folder_name("long.wav")]  # one excerpt: the names of before
+    none, skipped = quality.choose_excerpts(files, 3.0, None, seed=0, per_file=5)
+    assert none == [] and skipped == [f"{path}: too short (13.00 s, need 15 s)"]
 
 
 def test_excerpts_are_seeded_and_independent_of_listing_order(folder):
