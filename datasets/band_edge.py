@@ -6,7 +6,11 @@ highs still come and go with the music. So an edge is reported only with all of 
 - steep: the band right above the edge ([1.15, 1.35] x edge) is STEEP_DB under the band right below it
   ([0.85, 0.97] x edge); a 12th-order Butterworth gets there, music fading at 30 dB/octave does not;
 - deep: from 1.5 x edge up to Nyquist nothing comes within DEEP_DB of the band below it (a steep filter is
-  that far down by then; a music's quiet highs, a shelf of a synthesiser, are not);
+  that far down by then; a music's quiet highs, a shelf of a synthesiser, are not). Below LOW_EDGE_HZ the level must
+  also be LOW_EDGE_DEEP_DB down from 2 x edge on: lossy codecs cut higher up (their floor sits 45-55 dB down),
+  and an edge that low is a low-pass filter or a low sampling rate, whose level keeps falling (63 dB down or
+  more on real music), while a passage with nothing but a filtered pad or a bass line under it can fall 45-55 dB
+  and stay there;
 - present across the file: in at least MIN_AGREEMENT of the blocks (about 0.4 s each, every channel's
   blocks counted) where the band below the edge carries sound, the band above is BLOCK_DROP_DB lower;
 - enough of it: less than SHORT_SECONDS of audio only passes with an unmistakable drop (UNMISTAKABLE_DB).
@@ -38,6 +42,9 @@ STOP_BAND = (1.15, 1.35)  # right above the edge: a filter's slope has reached i
 STEEP_DB = 20.0
 DEEP_FROM = 1.5  # the deep stop band starts here (x edge): a steep filter is 40 dB down by then
 DEEP_DB = 45.0
+LOW_EDGE_HZ = 8000.0
+LOW_EDGE_DEEP_FROM = 2.0
+LOW_EDGE_DEEP_DB = 60.0
 BLOCK_DROP_DB = 15.0
 ACTIVE_RANGE_DB = 30.0  # blocks whose band below the edge is this far under the loudest one are not judged
 MIN_AGREEMENT = 0.9
@@ -115,7 +122,8 @@ def detect_band_edge(audio, sr=SAMPLE_RATE, source_sr=None):
         edge = _edge_in_place(level, coarse)
         edge_hz = edge * bin_hz
         evidence = _evidence(cumulative, level, blocks, edge, top)
-        if evidence.steep_db < STEEP_DB or evidence.deep_db < DEEP_DB or edge_hz >= highest:
+        deep_enough = evidence.deep_db >= DEEP_DB and (edge_hz >= LOW_EDGE_HZ or evidence.far_db >= LOW_EDGE_DEEP_DB)
+        if evidence.steep_db < STEEP_DB or not deep_enough or edge_hz >= highest:
             continue  # the cliff was an artefact of where it was located
         verdict = _judge(evidence, edge_hz, seconds)
         if verdict.status == "edge":
@@ -143,8 +151,8 @@ def _band_db(cumulative, low, high):
         return 10.0 * np.log10(np.maximum(cumulative[..., low] - cumulative[..., high], 0) / (high - low))
 
 
-def _deep_start(edge, top):
-    return int(min(DEEP_FROM * edge, edge + (top - edge) / 2))
+def _deep_start(edge, top, factor=DEEP_FROM):
+    return int(min(factor * edge, edge + (top - edge) / 2))
 
 
 def _stop_band(edge, top):
@@ -189,6 +197,7 @@ def _edge_in_place(level, coarse):
 class _Evidence:
     steep_db: float  # band below the edge over the band right above it, on the average spectrum
     deep_db: float  # band below the edge over the loudest level anywhere above it
+    far_db: float  # the same from LOW_EDGE_DEEP_FROM x edge up
     active_blocks: int
     agreement: float  # share of the active blocks that show the drop
 
@@ -202,9 +211,11 @@ def _evidence(cumulative, level, blocks, edge, top):
     block_below = _band_db(block_cumulative, *below_band)
     block_above = _band_db(block_cumulative, *stop_band)
     active = block_below >= block_below.max() - ACTIVE_RANGE_DB
-    agree = block_below - block_above >= BLOCK_DROP_DB
+    with np.errstate(invalid="ignore"):  # silent blocks: -inf - -inf; they are not active anyway
+        agree = block_below - block_above >= BLOCK_DROP_DB
     deep = below - level[_deep_start(edge, top):].max()
-    return _Evidence(float(below - _band_db(cumulative, *stop_band)), float(deep), int(active.sum()),
+    far = below - level[_deep_start(edge, top, LOW_EDGE_DEEP_FROM):].max()
+    return _Evidence(float(below - _band_db(cumulative, *stop_band)), float(deep), float(far), int(active.sum()),
                      float((agree & active).sum() / max(active.sum(), 1)))
 
 

@@ -128,6 +128,21 @@ def test_codec_edge_under_quiet_highs(codec_like):
         assert found.status == "edge" and 0.95 * 16000 <= found.edge_hz <= 1.02 * 16000, found
 
 
+def test_a_pad_that_falls_50_db_at_2_khz_is_not_taken_for_a_filter():
+    """A passage whose music itself stops at 2 kHz (a filtered pad over noise 50 dB down, as an 8 s excerpt of a
+    real soundtrack did) in a file band-limited at 15 kHz: the edge is the file's, 15 kHz, not the pad's."""
+    rng = np.random.default_rng(3)
+    n = 8 * SR
+    freqs = np.fft.rfftfreq(n, 1 / SR)
+    gain = np.where(freqs < 2000, 1.0, np.where(freqs < 15000, 10 ** (-50 / 20), 0.0))
+    audio = pcm16(np.fft.irfft(np.fft.rfft(rng.standard_normal(n)) * gain, n))
+    found = edge_of(audio)
+    assert found.status == "edge" and 0.95 * 15000 <= found.edge_hz <= 1.02 * 15000, found
+    # the same fall at 2 kHz over 80 dB of depth is a filter's, and found
+    deep = pcm16(np.fft.irfft(np.fft.rfft(rng.standard_normal(n)) * np.where(freqs < 2000, 1.0, 1e-4), n))
+    assert abs(edge_of(deep).edge_hz - 2000) <= tolerance(2000)
+
+
 def test_short_excerpts_are_uncertain_unless_unmistakable(codec_like, songs):
     for audio in codec_like:
         for start in (0, 3):
