@@ -41,12 +41,13 @@ def test_fit_writes_checkpoints_pictures_and_resumes(tmp_path):
     unet = UNet(**TRAINING_NETWORK)
     load_into(unet, load_unet_weights(os.path.join(out, "ckpt", "step=24.ckpt")), "step=24.ckpt")
 
-    # Resuming continues from step 24 instead of starting over.
-    result = run_main("fit", "--config", config, "--trainer.max_steps", "36",
+    # Resuming continues from step 24 instead of starting over; a run that stops between two periodic saves
+    # (here at 40, saves every 12) still leaves its last step in last.ckpt.
+    result = run_main("fit", "--config", config, "--trainer.max_steps", "40",
                       "--ckpt_path", os.path.join(out, "ckpt", "last.ckpt"))
     assert result.returncode == 0, result.stderr[-3000:]
     assert "step=36.ckpt" in os.listdir(os.path.join(out, "ckpt"))
-    assert torch.load(os.path.join(out, "ckpt", "last.ckpt"), weights_only=True)["global_step"] == 36
+    assert torch.load(os.path.join(out, "ckpt", "last.ckpt"), weights_only=True)["global_step"] == 40
 
     # test scores sampled restorations of the test split.
     result = run_main("test", "--config", config, "--model.test_sampling_steps", "2",
