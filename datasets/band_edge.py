@@ -17,7 +17,8 @@ highs still come and go with the music. So an edge is reported only with all of 
 The candidates are found on the long-term average spectrum (channels pooled by power, never summed, so
 stereo and its channels agree): the lowest cliff that passes is the edge. Its position is where the level
 falls PLACE_DB under the level just below it (medians in dB, which the music's own peaks and dips barely
-move): the cut frequency of a brick wall, the 6 dB point of a steep filter or resampler.
+move): the cut frequency of a brick wall, the 6 dB point of a steep filter or resampler. Where the fall is a wall
+(a resampler, a codec), a fitted low-pass response places it more exactly (_fitted_edge).
 
 A file recorded at a lower rate than the analysis rate has nothing above its own Nyquist: that is its edge,
 unless a trustworthy cliff sits lower. Without an edge the audio is "full_band" when its top band still
@@ -59,6 +60,13 @@ PLACE_SMOOTH = 0.015  # the level at a bin is the median over +-1.5% of its freq
 REFERENCE_BAND = (0.75, 0.95)  # the level just below a bin, in multiples of it
 LOCAL_FLOOR_DB = 10.0
 PLACE_RANGE = (0.95, 1.35)  # where the edge is placed, in multiples of the located cliff
+FIT_RANGE = (0.7, 1.6)  # bins fitted around a placed edge, in multiples of it
+FIT_CENTRES = (0.85, 1.3)  # where the fitted low-pass may cut, in multiples of it
+FIT_REFERENCE = (0.8, 0.95)  # the band whose median level the fit's floor hangs from
+FIT_FLOOR_DB = 40.0  # the fit sees levels floored this far under that band: stop bands end in noise
+FIT_SHAPES = tuple((order, passes) for order in (4, 6, 8, 12, 16, 24, 32, 48, 64, 96) for passes in (1, 2))
+WALL_STEEPNESS = 64  # order x passes from which a fitted low-pass is a resampler's or codec's wall
+FIT_MAX_SHIFT = 0.12  # the fit refines the placed edge; one further away fitted something else
 
 
 @dataclass(frozen=True)
@@ -125,7 +133,7 @@ def detect_band_edge(audio, sr=SAMPLE_RATE, source_sr=None):
         deep_enough = evidence.deep_db >= DEEP_DB and (edge_hz >= LOW_EDGE_HZ or evidence.far_db >= LOW_EDGE_DEEP_DB)
         if evidence.steep_db < STEEP_DB or not deep_enough or edge_hz >= highest:
             continue  # the cliff was an artefact of where it was located
-        verdict = _judge(evidence, edge_hz, seconds)
+        verdict = _judge(evidence, _fitted_edge(power, edge, top) * bin_hz, seconds)
         if verdict.status == "edge":
             return verdict
         rejected = rejected or verdict
@@ -191,6 +199,51 @@ def _edge_in_place(level, coarse):
     kept = [b for b in candidates if (ref := median(b, *REFERENCE_BAND)) >= floor
             and median(b, 1 - PLACE_SMOOTH, 1 + PLACE_SMOOTH) >= ref - PLACE_DB]
     return kept[-1] if kept else coarse
+
+
+def _fitted_edge(power, edge, top):
+    """Bin of the 6 dB point of the low-pass that best fits the spectrum around `edge`, when that low-pass is a
+    wall (a resampler, a codec, a brick-wall filter); otherwise `edge` itself.
+
+    The fit: level = a + s log2(f) (the music's own trend, from the pass band) + the response in dB of a Butterworth
+    low-pass of some order run once or twice, floored FIT_FLOOR_DB down, in mean absolute dB over FIT_RANGE x edge;
+    every cut frequency in FIT_CENTRES and every shape of FIT_SHAPES is tried. Hundreds of bins vote, so the music's
+    peaks and dips near a steep wall move the answer less than they move a single level crossing (on real music
+    resampled at 3-11 kHz: 99.5% within [-5%, +2%] against 96%); on gentler slopes the fitted shape is less sure
+    than the crossing, which is kept, as it is when the fit lands more than FIT_MAX_SHIFT away from it.
+    """
+    low, high = int(FIT_RANGE[0] * edge), min(int(FIT_RANGE[1] * edge), top)
+    bins = np.arange(low, high + 1)
+    tiny = power.max() * 1e-20
+    y = 10.0 * np.log10(power[low:high + 1] + tiny)
+    floor = np.median(10.0 * np.log10(power[int(FIT_REFERENCE[0] * edge):int(FIT_REFERENCE[1] * edge) + 1] + tiny))
+    floor -= FIT_FLOOR_DB
+    y = np.maximum(y, floor)
+    x = np.log2(bins / edge)
+    centres = np.arange(int(FIT_CENTRES[0] * edge), int(FIT_CENTRES[1] * edge) + 1)
+    ratio = bins[None, :] / centres[:, None]
+    best_error, best = np.inf, None
+    for order, passes in FIT_SHAPES:
+        shape = -10.0 * passes * np.log10(1.0 + ratio ** (2 * order))
+        weight = shape > -1.0  # the pass band sets the music's trend
+        n, sx, sxx = weight.sum(1), (weight * x).sum(1), (weight * x * x).sum(1)
+        rest = y - shape
+        sr, sxr = (weight * rest).sum(1), (weight * x * rest).sum(1)
+        det = n * sxx - sx ** 2
+        usable = (n >= 5) & (det > 0)
+        det = np.where(usable, det, 1.0)
+        slope = (n * sxr - sx * sr) / det
+        offset = (sr - slope * sx) / np.maximum(n, 1)
+        model = np.maximum(offset[:, None] + slope[:, None] * x[None, :] + shape, floor)
+        error = np.where(usable, np.abs(y - model).mean(1), np.inf)
+        i = int(np.argmin(error))
+        if error[i] < best_error:
+            best_error, best = error[i], (centres[i], order, passes)
+    if best is None or best[1] * best[2] < WALL_STEEPNESS:
+        return edge
+    centre, order, passes = best
+    fitted = centre * (10 ** (0.6 / passes) - 1) ** (1 / (2 * order))
+    return fitted if abs(fitted / edge - 1) <= FIT_MAX_SHIFT else edge
 
 
 @dataclass(frozen=True)

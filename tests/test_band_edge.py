@@ -9,7 +9,7 @@ import pytest
 import soxr
 from scipy import signal
 
-from datasets.band_edge import BandEdge, detect_band_edge
+from datasets.band_edge import ANALYSIS_N_FFT, BandEdge, _fitted_edge, detect_band_edge
 from datasets.synthetic import music_like
 
 SR = 44100
@@ -141,6 +141,21 @@ def test_a_pad_that_falls_50_db_at_2_khz_is_not_taken_for_a_filter():
     # the same fall at 2 kHz over 80 dB of depth is a filter's, and found
     deep = pcm16(np.fft.irfft(np.fft.rfft(rng.standard_normal(n)) * np.where(freqs < 2000, 1.0, 1e-4), n))
     assert abs(edge_of(deep).edge_hz - 2000) <= tolerance(2000)
+
+
+def test_a_wall_is_placed_by_its_fitted_response_despite_the_music_around_it():
+    """A resampler-like wall (-6 dB at 8000 Hz) under a spectrum whose own peaks and dips swing +-8 dB, placed 9% low
+    by a level crossing: the fitted low-pass puts it back within 1%; a gentle slope keeps the crossing."""
+    bin_hz = SR / ANALYSIS_N_FFT
+    bins = np.arange(ANALYSIS_N_FFT // 2 + 1)
+    bumps = np.random.default_rng(0).uniform(-8, 8, len(bins))
+    music_db = -20 * np.log10(np.maximum(bins, 1) * bin_hz / 1000) + bumps
+    wall_db = -20 * np.log10(1 + (bins * bin_hz / 8000) ** 96)  # a 96th-order response, run twice
+    wall = 10 ** ((music_db + np.maximum(wall_db, -100)) / 10)
+    placed = 0.91 * 8000 / bin_hz
+    assert abs(_fitted_edge(wall, placed, len(bins) - 1) * bin_hz / 8000 - 1) < 0.01
+    gentle = 10 ** ((music_db - 10 * np.log10(1 + (bins * bin_hz / 8000) ** 12)) / 10)
+    assert _fitted_edge(gentle, placed, len(bins) - 1) == placed
 
 
 def test_short_excerpts_are_uncertain_unless_unmistakable(codec_like, songs):
