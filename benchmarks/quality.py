@@ -22,10 +22,12 @@ RMS over the original's RMS, 1 = right level): a quiet master should come back a
 (normalize_level) to show the sweep before and after.
 
 OUT holds:
-- results.md: every table (with, per model, the share of excerpts where it beats the baseline); per task <task>.md, <task>.csv (one row per method and file), <task>.json
-  (means and rows), <task>.png (spectrograms of the first excerpt: original, degraded, baseline, models);
+- results.md: every table (with, per model, the share of excerpts where it beats the baseline); per task
+  <task>.md, <task>.csv (one row per method and file), <task>.json (means and rows), <task>.png
+  (spectrograms of the first excerpt: original, degraded, baseline, models);
 - excerpts/<task>/<file>/{original,degraded}.wav, and runs/<method>/gain=<g>/<task>/<file>/recon.wav
-  (evaluate.py's layout, with original.wav linked in, and degraded.wav too at gain 1, for listening) plus time.json (compute seconds) and scores.json.
+  (evaluate.py's layout, with original.wav linked in, and degraded.wav too at gain 1, for listening) plus
+  time.json (compute seconds) and scores.json.
 A rerun into the same OUT restores and scores only what is missing; it refuses an OUT made with other
 excerpt settings.
 """
@@ -308,7 +310,8 @@ def level_ratio(folder, task):
     else:
         half = evaluate.METRIC_N_FFT / 2 / SAMPLE_RATE
         gaps = periodic_gaps(len(original) / SAMPLE_RATE, GAP_SECONDS, GAP_PERIOD)
-        region = np.s_[:, evaluate.frames_centred_in_gaps(ref.shape[1], [(start + half, end - half) for start, end in gaps])]
+        inner = [(start + half, end - half) for start, end in gaps]
+        region = np.s_[:, evaluate.frames_centred_in_gaps(ref.shape[1], inner)]
     return float(np.sqrt(np.sum(est[region] ** 2) / max(np.sum(ref[region] ** 2), evaluate.EPS)))
 
 
@@ -477,6 +480,7 @@ def check_settings(out, settings):
 
 
 def quality(args):
+    check_arguments(args)
     tasks = parse_tasks(args.tasks)
     models = [model for text in args.model or [] for model in parse_model(text, args.device, args.level_norm)]
     if len({m.name for m in models}) < len(models):
@@ -591,18 +595,17 @@ def build_parser():
     return parser
 
 
-def main(argv=None):
-    args = build_parser().parse_args(argv)
+def check_arguments(args):
     if args.excerpt_seconds < MIN_EXCERPT_SECONDS:
-        print(f"error: --excerpt-seconds must be at least {MIN_EXCERPT_SECONDS:g}", file=sys.stderr)
-        return 1
+        raise ValueError(f"--excerpt-seconds must be at least {MIN_EXCERPT_SECONDS:g}")
     if args.excerpts_per_file < 1:
-        print("error: --excerpts-per-file must be positive", file=sys.stderr)
-        return 1
+        raise ValueError("--excerpts-per-file must be positive")
     if args.max_files is not None and args.max_files < 1:
-        print("error: --max-files must be positive", file=sys.stderr)
-        return 1
-    return run_main(quality, args)
+        raise ValueError("--max-files must be positive")
+
+
+def main(argv=None):
+    return run_main(quality, build_parser().parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""What the restoration tools share: model options, error reporting, and the dataset output layout."""
+"""What the restoration tools share: model and output options, early checks, and the dataset output layout
+(errors end as one line through datasets/cli.run_main)."""
 import argparse
 import hashlib
 import itertools

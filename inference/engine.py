@@ -43,18 +43,18 @@ from tqdm import tqdm
 
 from corrupt.degrade import degrade
 from corrupt.masks import band_column, cutoff_bin
+from datasets.audio_io import MIN_SAMPLES
 from datasets.band_edge import detect_band_edge
 from datasets.constants import HOP_LENGTH, N_BINS, SAMPLE_RATE
 from datasets.level import gain_to_typical
 from inference import chunking, released
 from inference.device import resolve_device
-from inference.gaps import frames_touching_gaps, runs, shortcut_windows, validate_gaps
-from datasets.audio_io import MIN_SAMPLES
 from inference.ensemble import Ensemble, check_cutoffs
-from models.sampler import sample_bridge
+from inference.gaps import frames_touching_gaps, runs, shortcut_windows, validate_gaps
 from inference.windows import check_window, multidiffusion, plan_windows
 from models.bridge import check_steps, time_grid
 from models.representation import Representation, num_frames
+from models.sampler import sample_bridge
 
 CHECKPOINTS_ENV = "A2SB_CHECKPOINTS"
 MIN_CUTOFF_HZ = 500.0  # below it too little is kept to condition on
@@ -270,9 +270,9 @@ class Restorer:
             if windows is not None:
                 out = self._restore_windows(wave, region, windows, sampling, self._gain(wave))
             else:
-                decoded = self._restore_chunks(wave, region, sampling, False, self._gain(wave))
-                out = wave.copy() if self.keep_residual else decoded
+                out = self._restore_chunks(wave, region, sampling, False, self._gain(wave))
                 if self.keep_residual:
+                    decoded, out = out, wave.copy()
                     _paste_regenerated(out, wave, decoded, 0, runs(flags.numpy()), keep_residual=True)
         return out[0] if mono else out
 
