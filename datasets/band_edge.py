@@ -10,15 +10,19 @@ highs still come and go with the music. So an edge is reported only with all of 
   also be LOW_EDGE_DEEP_DB down from 2 x edge on: lossy codecs cut higher up (their floor sits 45-55 dB down),
   and an edge that low is a low-pass filter or a low sampling rate, whose level keeps falling (63 dB down or
   more on real music), while a passage with nothing but a filtered pad or a bass line under it can fall 45-55 dB
-  and stay there;
+  and stay there. A dark track's wall may reach the file's noise floor (dither, the decoder's rounding) sooner:
+  FLOOR_DEEP_DB is then enough, when the level above stays within FLOOR_SPREAD_DB across the file while the
+  music below comes and goes (3 of the 36 real tracks' codec walls, at 19-20 kHz, are found this way);
 - present across the file: in at least MIN_AGREEMENT of the blocks (about 0.4 s each, every channel's
   blocks counted) where the band below the edge carries sound, the band above is BLOCK_DROP_DB lower;
 - enough of it: less than SHORT_SECONDS of audio only passes with an unmistakable drop (UNMISTAKABLE_DB).
 The candidates are found on the long-term average spectrum (channels pooled by power, never summed, so
-stereo and its channels agree): the lowest cliff that passes is the edge. Its position is where the level
-falls PLACE_DB under the level just below it (medians in dB, which the music's own peaks and dips barely
-move): the cut frequency of a brick wall, the 6 dB point of a steep filter or resampler. Where the fall is a wall
-(a resampler, a codec), a fitted low-pass response places it more exactly (_fitted_edge).
+stereo and its channels agree; in each bin the loudest OUTLIER_SHARE of the blocks left out, so two clicks in
+a four-minute track do not fill a codec's empty stop band, as they did on 9 of the 36 real tracks): the lowest
+cliff that passes is the edge. Its position is where the level falls PLACE_DB under the level just below it
+(medians in dB, which the music's own peaks and dips barely move): the cut frequency of a brick wall, the 6 dB
+point of a steep filter or resampler. Where the fall is a wall (a resampler, a codec), a fitted low-pass
+response places it more exactly (_fitted_edge).
 
 A file recorded at a lower rate than the analysis rate has nothing above its own Nyquist: that is its edge,
 unless a trustworthy cliff sits lower. Without an edge the audio is "full_band" when its top band still
@@ -35,6 +39,7 @@ from datasets.constants import SAMPLE_RATE
 ANALYSIS_N_FFT = 4096  # the detector's own STFT: 10.8 Hz bins, finer than the representation's
 BLOCK_FRAMES = 8  # frames per consistency block: about 0.37 s at 44.1 kHz
 MAX_BLOCKS = 1024  # per channel; longer files get longer blocks, so memory stays flat
+OUTLIER_SHARE = 0.01  # of the blocks, per bin, left out of the long-term spectrum
 SMOOTH_HZ = 100.0
 MIN_EDGE_HZ = 500.0
 FULL_BAND_FRACTION = 0.93  # edges above this share of Nyquist are ignored (resamplers' own transitions)
@@ -43,6 +48,8 @@ STOP_BAND = (1.15, 1.35)  # right above the edge: a filter's slope has reached i
 STEEP_DB = 20.0
 DEEP_FROM = 1.5  # the deep stop band starts here (x edge): a steep filter is 40 dB down by then
 DEEP_DB = 45.0
+FLOOR_DEEP_DB = 30.0  # enough depth when the stop band is the file's own noise floor (FLOOR_SPREAD_DB)
+FLOOR_SPREAD_DB = 3.0  # a floor (dither, a codec's quantisation) stays put while the music comes and goes
 LOW_EDGE_HZ = 8000.0
 LOW_EDGE_DEEP_FROM = 2.0
 LOW_EDGE_DEEP_DB = 60.0
@@ -103,17 +110,27 @@ def block_powers(audio, n_fft=ANALYSIS_N_FFT):
     return np.array(blocks), np.array(counts)
 
 
+def long_term_power(blocks, counts):
+    """Average power spectrum over the blocks, weighted by their frames; in each bin the loudest OUTLIER_SHARE
+    of the blocks is left out, so a click or two in an hour of music does not fill a codec's empty stop band."""
+    weights = np.broadcast_to(counts[:, None].astype(np.float64), blocks.shape)
+    n_out = int(OUTLIER_SHARE * len(blocks))
+    if n_out:
+        threshold = np.partition(blocks, len(blocks) - n_out - 1, axis=0)[len(blocks) - n_out - 1]
+        weights = weights * (blocks <= threshold)
+    return (weights * blocks).sum(axis=0) / weights.sum(axis=0)
+
+
 def average_spectrum_db(audio, sr=SAMPLE_RATE):
     """(frequencies in Hz, long-term average level in dB) of the audio, channels pooled by power."""
-    blocks, counts = block_powers(audio)
-    power = counts @ blocks / counts.sum()
+    power = long_term_power(*block_powers(audio))
     return np.arange(len(power)) * sr / ANALYSIS_N_FFT, 10.0 * np.log10(power + max(power.max(), 1e-30) * 1e-20)
 
 
 def detect_band_edge(audio, sr=SAMPLE_RATE, source_sr=None):
     """Band edge of (channels, samples) or (samples,) audio at `sr`; `source_sr` is the file's own rate."""
     blocks, counts = block_powers(audio)
-    power = counts @ blocks / counts.sum()
+    power = long_term_power(blocks, counts)
     if power.max() <= 0:
         return BandEdge("uncertain", None, 0.0, "the audio is silent")
     bin_hz = sr / ANALYSIS_N_FFT
@@ -130,7 +147,9 @@ def detect_band_edge(audio, sr=SAMPLE_RATE, source_sr=None):
         edge = _edge_in_place(level, coarse)
         edge_hz = edge * bin_hz
         evidence = _evidence(cumulative, level, blocks, edge, top)
-        deep_enough = evidence.deep_db >= DEEP_DB and (edge_hz >= LOW_EDGE_HZ or evidence.far_db >= LOW_EDGE_DEEP_DB)
+        at_floor = evidence.deep_db >= FLOOR_DEEP_DB and evidence.floor_spread_db <= FLOOR_SPREAD_DB
+        deep_enough = ((evidence.deep_db >= DEEP_DB or at_floor)
+                       and (edge_hz >= LOW_EDGE_HZ or evidence.far_db >= LOW_EDGE_DEEP_DB))
         if evidence.steep_db < STEEP_DB or not deep_enough or edge_hz >= highest:
             continue  # the cliff was an artefact of where it was located
         verdict = _judge(evidence, _fitted_edge(power, edge, top) * bin_hz, seconds)
@@ -178,10 +197,12 @@ def _cliffs(cumulative, level, bin_hz, top):
     stops = np.array([_stop_band(b, top) for b in k])
     suffix_max = np.maximum.accumulate(level[::-1])[::-1]
     steep = below - _band_db(cumulative, stops[:, 0], stops[:, 1]) >= STEEP_DB
-    deep = below - suffix_max[[_deep_start(b, top) for b in k]] >= DEEP_DB
-    hit = steep & deep
-    starts = np.flatnonzero(hit & ~np.concatenate([[False], hit[:-1]]))
-    return [int(k[i]) for i in starts]
+    depth = below - suffix_max[[_deep_start(b, top) for b in k]]
+    starts = set()
+    for deep in (depth >= DEEP_DB, depth >= FLOOR_DEEP_DB):  # a run of floor depth may hold a deep one higher up
+        hit = steep & deep
+        starts.update(np.flatnonzero(hit & ~np.concatenate([[False], hit[:-1]])))
+    return [int(k[i]) for i in sorted(starts)]
 
 
 def _edge_in_place(level, coarse):
@@ -251,6 +272,7 @@ class _Evidence:
     steep_db: float  # band below the edge over the band right above it, on the average spectrum
     deep_db: float  # band below the edge over the loudest level anywhere above it
     far_db: float  # the same from LOW_EDGE_DEEP_FROM x edge up
+    floor_spread_db: float  # how much the level from the stop band up moves across the active blocks (5-95%)
     active_blocks: int
     agreement: float  # share of the active blocks that show the drop
 
@@ -268,8 +290,11 @@ def _evidence(cumulative, level, blocks, edge, top):
         agree = block_below - block_above >= BLOCK_DROP_DB
     deep = below - level[_deep_start(edge, top):].max()
     far = below - level[_deep_start(edge, top, LOW_EDGE_DEEP_FROM):].max()
-    return _Evidence(float(below - _band_db(cumulative, *stop_band)), float(deep), float(far), int(active.sum()),
-                     float((agree & active).sum() / max(active.sum(), 1)))
+    with np.errstate(divide="ignore"):
+        block_deep = _band_db(block_cumulative, stop_band[0], top + 1)[active]
+    spread = np.ptp(np.percentile(block_deep, [5, 95])) if np.isfinite(block_deep).all() else np.inf
+    return _Evidence(float(below - _band_db(cumulative, *stop_band)), float(deep), float(far), float(spread),
+                     int(active.sum()), float((agree & active).sum() / max(active.sum(), 1)))
 
 
 def _judge(evidence, edge_hz, seconds):

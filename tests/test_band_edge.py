@@ -128,6 +128,37 @@ def test_codec_edge_under_quiet_highs(codec_like):
         assert found.status == "edge" and 0.95 * 16000 <= found.edge_hz <= 1.02 * 16000, found
 
 
+def with_floor(audio, below_db, band=(16000, 18500)):
+    """The audio plus a steady white floor `below_db` under its level in `band` (dither, a decoder's rounding)."""
+    spectrum = np.abs(np.fft.rfft(audio)) ** 2
+    freqs = np.fft.rfftfreq(len(audio), 1 / SR)
+    band_power = spectrum[(freqs >= band[0]) & (freqs < band[1])].mean() / len(audio)
+    noise = np.random.default_rng(7).standard_normal(len(audio))
+    return audio + noise * np.sqrt(band_power * 10 ** (-below_db / 10))
+
+
+def test_a_codec_wall_down_to_a_dark_tracks_noise_floor():
+    """A dark track's codec wall at 19 kHz reaches the file's steady noise floor 38 dB under the band below it (a
+    real soundtrack's case: less than the 45 dB asked of other cliffs): it is an edge, because the floor does not
+    move with the music. The same music fading gradually into that floor has none."""
+    music = bass_heavy(10.0, 5, quiet_db=30)
+    found = edge_of(with_floor(brick_wall(music, 19000), 38))
+    assert found.status == "edge" and 0.95 * 19000 <= found.edge_hz <= 1.02 * 19000, found
+    partials = bass_heavy(10.0, 5, quiet_db=200)  # -24 dB/octave, nothing else
+    found = edge_of(with_floor(partials, 38, band=(4000, 6000)))
+    assert found.status != "edge", found
+
+
+def test_two_clicks_do_not_hide_a_codec_wall():
+    """Two clicks in one channel of two minutes of stereo music brick-walled at 16 kHz (as in a real four-minute
+    track) put more power above the wall than all the music does; the wall is still found."""
+    audio = np.stack([pcm16(brick_wall(music_like(120.0, seed=seed).astype(np.float64), 16000)) for seed in (6, 7)])
+    for second in (37, 81):
+        audio[1, second * SR] = 0.9
+    found = edge_of(audio)
+    assert found.status == "edge" and 0.95 * 16000 <= found.edge_hz <= 1.02 * 16000, found
+
+
 def test_a_pad_that_falls_50_db_at_2_khz_is_not_taken_for_a_filter():
     """A passage whose music itself stops at 2 kHz (a filtered pad over noise 50 dB down, as an 8 s excerpt of a
     real soundtrack did) in a file band-limited at 15 kHz: the edge is the file's, 15 kHz, not the pad's."""
