@@ -189,7 +189,8 @@ def _stop_band(edge, top):
 
 
 def _cliffs(cumulative, level, bin_hz, top):
-    """Bins where a steep, deep drop starts on the average spectrum: the first bin of each run, lowest first."""
+    """Bins where a steep, deep drop starts on the average spectrum: the first bin of each run of bins deep to
+    DEEP_DB and of each run deep to FLOOR_DEEP_DB, lowest first."""
     k = np.arange(int(np.ceil(MIN_EDGE_HZ / bin_hz)), int(FULL_BAND_FRACTION * top))
     if len(k) == 0:
         return []
@@ -290,9 +291,8 @@ def _evidence(cumulative, level, blocks, edge, top):
         agree = block_below - block_above >= BLOCK_DROP_DB
     deep = below - level[_deep_start(edge, top):].max()
     far = below - level[_deep_start(edge, top, LOW_EDGE_DEEP_FROM):].max()
-    with np.errstate(divide="ignore"):
-        block_deep = _band_db(block_cumulative, stop_band[0], top + 1)[active]
-    spread = np.ptp(np.percentile(block_deep, [5, 95])) if np.isfinite(block_deep).all() else np.inf
+    block_upper = _band_db(block_cumulative, stop_band[0], top + 1)[active]  # from the stop band to the top
+    spread = np.ptp(np.percentile(block_upper, [5, 95])) if np.isfinite(block_upper).all() else np.inf
     return _Evidence(float(below - _band_db(cumulative, *stop_band)), float(deep), float(far), float(spread),
                      int(active.sum()), float((agree & active).sum() / max(active.sum(), 1)))
 
