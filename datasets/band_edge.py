@@ -23,7 +23,7 @@ cliff that passes is the edge. Its position is where the level falls PLACE_DB un
 (medians in dB, which the music's own peaks and dips barely move): the cut frequency of a brick wall, the 6 dB
 point of a steep filter or resampler. Where the fall is a wall (a resampler, a codec), a fitted low-pass
 response places it more exactly (_fitted_edge); where it is a gentler filter, the straight line that its stop
-band follows does (_stop_band_line), for the music's peaks and dips at the cut move a level crossing by several
+band follows does (_stop_band_corner), for the music's peaks and dips at the cut move a level crossing by several
 percent.
 
 A file recorded at a lower rate than the analysis rate has nothing above its own Nyquist: that is its edge,
@@ -233,7 +233,7 @@ def _edge_in_place(level, coarse):
 def _placed_edge(power, edge, top):
     """Bin of the edge located at `edge` by a level crossing, placed more exactly where the fall is a filter's:
     by the fitted response of a wall, else by the line of a gentle filter's stop band."""
-    for place in (_fitted_edge, _stop_band_line):
+    for place in (_fitted_edge, _stop_band_corner):
         placed = place(power, edge, top)
         if placed is not None:
             return placed
@@ -285,7 +285,7 @@ def _fitted_edge(power, edge, top):
     return fitted if abs(fitted / edge - 1) <= FIT_MAX_SHIFT else None
 
 
-def _stop_band_line(power, edge, top):
+def _stop_band_corner(power, edge, top):
     """Bin of the corner of a gentle low-pass (a Butterworth of moderate order, run once or twice) near `edge`:
     where the straight line that its stop band follows meets the level of its pass band; None without such a line.
 

@@ -9,7 +9,7 @@ import pytest
 import soxr
 from scipy import signal
 
-from datasets.band_edge import ANALYSIS_N_FFT, BandEdge, _fitted_edge, _stop_band_line, detect_band_edge
+from datasets.band_edge import ANALYSIS_N_FFT, BandEdge, _fitted_edge, _stop_band_corner, detect_band_edge
 from datasets.synthetic import music_like
 
 SR = 44100
@@ -205,16 +205,16 @@ def band_gain(audio, low, high, gain_db):
 
 @pytest.mark.parametrize("seed, freq, shape", [
     (0, 3000, "swell"), (0, 6000, "swell"), (0, 11000, "dip"), (1, 3000, "dip"), (1, 6000, "dip"), (1, 11000, "dip")])
-def test_a_gentle_filter_is_placed_by_its_stop_band_line_despite_the_music_at_its_cut(songs, seed, freq, shape):
+def test_a_gentle_filter_is_placed_by_the_line_of_its_stop_band_despite_the_music_at_its_cut(songs, seed, freq, shape):
     """A Butterworth run twice under music that swells 12 dB just above its 6 dB point f, or dips 12 dB just under
     it: the level crossing lands 5-10% off; the line that the stop band follows puts the edge within [-5%, +2%] of
-    f. (Some swells followed by the fall look like a wall to the fitted response, which then keeps the crossing.)"""
+    f. (Some swells followed by the fall look like a wall to the fitted response, which places them 6-11% high.)"""
     low, high, gain_db = (freq, 1.1 * freq, 12.0) if shape == "swell" else (0.9 * freq, freq, -12.0)
     found = edge_of(butterworth_twice(band_gain(songs[seed], low, high, gain_db), freq))
     assert found.status == "edge" and -0.05 <= found.edge_hz / freq - 1 <= 0.02, found
 
 
-def test_the_stop_band_line_ends_over_the_noise_floor():
+def test_the_stop_band_line_is_fitted_down_to_the_noise_floor_only():
     """A Butterworth of total order 24 (12, run twice) at 6000 Hz whose stop band sinks into a noise floor 50 dB
     down, under +-3 dB of the music's own peaks and dips: the line is fitted over the slope only, so it finds the
     corner within 2%; a line run on into the floor would lie flatter and cut lower."""
@@ -223,7 +223,7 @@ def test_the_stop_band_line_ends_over_the_noise_floor():
     ratio = np.minimum(np.tan(np.pi * bins / ANALYSIS_N_FFT) / np.tan(np.pi * 6000 / SR), 100.0)
     music = 10 ** (np.random.default_rng(0).uniform(-3, 3, len(bins)) / 10)
     power = music * (1 / (1 + ratio ** 24) ** 2 + 1e-5)
-    corner = _stop_band_line(power, 6000 / bin_hz, len(bins) - 1)
+    corner = _stop_band_corner(power, 6000 / bin_hz, len(bins) - 1)
     assert corner is not None and abs(corner * bin_hz / 6000 - 1) < 0.02, corner
 
 
