@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Real recorded music for development (never for CI, never committed): the Ogg soundtracks of Debian's
-# hedgewars-data (26 tracks) and extremetuxracer-data (10 tracks), about 1 h 43 min, decoded once to 16-bit
+# hedgewars-data (26 tracks) and extremetuxracer-data (10 tracks), about 1 h 43 min, decoded once to float
 # WAV in data/real_music_wav/ (fast seeks for training), with a manifest whose 4th column is each track's
 # true sampling rate (the codec's band edge x 2), so apply_sr_loss_mask works on this lossy material.
 set -euo pipefail
