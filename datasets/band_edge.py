@@ -218,16 +218,16 @@ def _edge_in_place(level, coarse):
     just under it ([0.75, 0.95] x the bin). Medians in dB ignore the music's own peaks and dips, and a local
     reference ignores its slope; bins whose reference already sits LOCAL_FLOOR_DB under the one of `coarse`
     lie past the edge."""
-    n = len(level)
-
-    def median(b, low, high):
-        return np.median(level[int(low * b):max(int(high * b), int(low * b) + 1) + 1])
-
-    floor = median(coarse, *REFERENCE_BAND) - LOCAL_FLOOR_DB
-    candidates = range(int(PLACE_RANGE[0] * coarse), min(int(np.ceil(PLACE_RANGE[1] * coarse)), n - 1) + 1)
-    kept = [b for b in candidates if (ref := median(b, *REFERENCE_BAND)) >= floor
-            and median(b, 1 - PLACE_SMOOTH, 1 + PLACE_SMOOTH) >= ref - PLACE_DB]
+    floor = _median_level(level, coarse, *REFERENCE_BAND) - LOCAL_FLOOR_DB
+    candidates = range(int(PLACE_RANGE[0] * coarse), min(int(np.ceil(PLACE_RANGE[1] * coarse)), len(level) - 1) + 1)
+    kept = [b for b in candidates if (ref := _median_level(level, b, *REFERENCE_BAND)) >= floor
+            and _median_level(level, b, 1 - PLACE_SMOOTH, 1 + PLACE_SMOOTH) >= ref - PLACE_DB]
     return kept[-1] if kept else coarse
+
+
+def _median_level(level, b, low, high):
+    """Median of the levels in dB over bins [low, high] x b (at least one bin)."""
+    return np.median(level[int(low * b):max(int(high * b), int(low * b) + 1) + 1])
 
 
 def _placed_edge(power, edge, top):
@@ -299,10 +299,10 @@ def _stop_band_corner(power, edge, top):
     """
     tiny = power.max() * 1e-20
     y = 10.0 * np.log10(power[:top + 1] + tiny)
-    pass_db = np.median(y[int(REFERENCE_BAND[0] * edge):int(REFERENCE_BAND[1] * edge) + 1])
+    pass_db = _median_level(y, edge, *REFERENCE_BAND)
     floor_db = np.median(y[_deep_start(edge, top):])
     bins = np.arange(int(LINE_RANGE[0] * edge), min(int(LINE_RANGE[1] * edge), top) + 1)
-    local = np.array([np.median(y[int((1 - PLACE_SMOOTH) * b):int((1 + PLACE_SMOOTH) * b) + 1]) for b in bins])
+    local = np.array([_median_level(y, b, 1 - PLACE_SMOOTH, 1 + PLACE_SMOOTH) for b in bins])
     entered = np.flatnonzero(local < pass_db - LINE_DB[0])
     if not len(entered):
         return None

@@ -9,6 +9,7 @@ import pytest
 import soxr
 from scipy import signal
 
+from benchmarks.band_edge_accuracy import butterworth  # order 12, run twice: 6 dB down at f
 from datasets.band_edge import ANALYSIS_N_FFT, BandEdge, _fitted_edge, _stop_band_corner, detect_band_edge
 from datasets.synthetic import music_like
 
@@ -189,13 +190,6 @@ def test_a_wall_is_placed_by_its_fitted_response_despite_the_music_around_it():
     assert _fitted_edge(gentle, placed, len(bins) - 1) is None
 
 
-def butterworth_twice(audio, freq):
-    """An order-12 Butterworth run forward and backward (zero phase, 6 dB down at freq), applied as its gain."""
-    freqs = np.fft.rfftfreq(audio.shape[-1], 1 / SR)
-    _, response = signal.sosfreqz(signal.butter(12, freq, fs=SR, output="sos"), worN=freqs, fs=SR)
-    return np.fft.irfft(np.fft.rfft(audio) * np.abs(response) ** 2, audio.shape[-1])
-
-
 def band_gain(audio, low, high, gain_db):
     """The audio with [low, high) Hz raised or lowered by gain_db: a resonance or a dip of the music itself."""
     freqs = np.fft.rfftfreq(audio.shape[-1], 1 / SR)
@@ -210,7 +204,7 @@ def test_a_gentle_filter_is_placed_by_the_line_of_its_stop_band_despite_the_musi
     it: the level crossing lands 5-10% off; the line that the stop band follows puts the edge within [-5%, +2%] of
     f. (Some swells followed by the fall look like a wall to the fitted response, which places them 6-11% high.)"""
     low, high, gain_db = (freq, 1.1 * freq, 12.0) if shape == "swell" else (0.9 * freq, freq, -12.0)
-    found = edge_of(butterworth_twice(band_gain(songs[seed], low, high, gain_db), freq))
+    found = edge_of(butterworth(band_gain(songs[seed], low, high, gain_db), freq))
     assert found.status == "edge" and -0.05 <= found.edge_hz / freq - 1 <= 0.02, found
 
 
