@@ -19,12 +19,12 @@ highs still come and go with the music. So an edge is reported only with all of 
 The candidates are found on the long-term average spectrum (channels pooled by power, never summed, so
 stereo and its channels agree; in each bin the loudest OUTLIER_SHARE of the blocks left out, so two clicks in
 a four-minute track do not fill a codec's empty stop band, as they did on 9 of the 36 real tracks): the lowest
-cliff that passes is the edge. Its position is where the level falls PLACE_DB under the level just below it
-(medians in dB, which the music's own peaks and dips barely move): the cut frequency of a brick wall, the 6 dB
-point of a steep filter or resampler. Where the fall is a wall (a resampler, a codec), a fitted low-pass
-response places it more exactly (_fitted_edge); where it is a gentler filter, the straight line that its stop
-band follows does (_stop_band_corner), for the music's peaks and dips at the cut move a level crossing by several
-percent.
+cliff that passes, and that falls the way a filter or codec cuts, is the edge. A cliff is located where the level
+falls PLACE_DB under the level just below it (medians in dB, which the music's own peaks and dips barely move).
+Where the fall is a wall (a resampler, a codec), a fitted low-pass response places it (_fitted_edge); where it
+is a gentler filter, the straight line that its stop band follows does (_stop_band_corner), for the music's peaks
+and dips at the cut move a level crossing by several percent. A fall that is neither is the music's own, however
+steep and deep (a passage with nothing but a bass line, then a quiet floor): the search goes on above it.
 
 A file recorded at a lower rate than the analysis rate has nothing above its own Nyquist: that is its edge,
 unless a trustworthy cliff sits lower. Without an edge the audio is "full_band" when its top band still
@@ -80,7 +80,7 @@ LINE_DB = (20.0, 70.0)  # the stretch of a gentle filter's stop band that is fit
 LINE_OVER_FLOOR_DB = 10.0  # and at least this far over the noise floor the stop band ends in
 LINE_RANGE = (0.95, 1.6)  # where that stretch is looked for, in multiples of the placed edge
 LINE_MIN_BINS = 5  # a shorter stretch is a wall's, or the music's
-LINE_MAX_DROP = 0.1  # a corner further under the placed edge followed the music's own fall, not the filter's
+LINE_MAX_DROP = 0.15  # a corner further under the placed edge followed the music's own fall, not the filter's
 
 
 @dataclass(frozen=True)
@@ -159,7 +159,13 @@ def detect_band_edge(audio, sr=SAMPLE_RATE, source_sr=None):
                        and (edge_hz >= LOW_EDGE_HZ or evidence.far_db >= LOW_EDGE_DEEP_DB))
         if evidence.steep_db < STEEP_DB or not deep_enough or edge_hz >= highest:
             continue  # the cliff was an artefact of where it was located
-        verdict = _judge(evidence, _placed_edge(power, edge, top) * bin_hz, seconds)
+        placed = _placed_edge(power, edge, top)
+        if placed is None:
+            rejected = rejected or BandEdge(
+                "uncertain", None, 0.0, f"no clear band edge found; a drop of {evidence.deep_db:.0f} dB at "
+                f"{edge_hz:.0f} Hz, but shaped like neither a codec's wall nor a filter's slope (the music's own fall?)")
+            continue
+        verdict = _judge(evidence, placed * bin_hz, seconds)
         if verdict.status == "edge":
             return verdict
         rejected = rejected or verdict
@@ -231,13 +237,14 @@ def _median_level(level, b, low, high):
 
 
 def _placed_edge(power, edge, top):
-    """Bin of the edge located at `edge` by a level crossing, placed more exactly where the fall is a filter's:
-    by the fitted response of a wall, else by the line of a gentle filter's stop band."""
+    """Bin of the edge located at `edge` by a level crossing, placed where the fall is a filter's: by the fitted
+    response of a wall, else by the line of a gentle filter's stop band; None when it is neither, for a fall of
+    another shape is the music's own (a passage with nothing but a bass line), however steep and deep."""
     for place in (_fitted_edge, _stop_band_corner):
         placed = place(power, edge, top)
         if placed is not None:
             return placed
-    return edge
+    return None
 
 
 def _fitted_edge(power, edge, top):

@@ -221,6 +221,30 @@ def test_the_stop_band_line_is_fitted_down_to_the_noise_floor_only():
     assert corner is not None and abs(corner * bin_hz / 6000 - 1) < 0.02, corner
 
 
+def falling_in_two_steps(seed, tail_hz=(), tail_db=()):
+    """8 s of noise shaped like a passage whose music stops at 1.6 kHz the way an excerpt of a real soundtrack
+    did: a quick fall of 20 dB, then 30 dB more over two thirds of an octave, then a quiet floor (and `tail`)."""
+    n = 8 * SR
+    freqs = np.fft.rfftfreq(n, 1 / SR)
+    gain_db = np.interp(freqs, (1600, 1700, 1800, 2200, 2900) + tail_hz, (0, -15, -20, -50, -52) + tail_db)
+    return np.fft.irfft(np.fft.rfft(np.random.default_rng(seed).standard_normal(n)) * 10 ** (gain_db / 20), n)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_fall_shaped_like_no_filter_is_the_musics_own_and_the_filter_above_it_is_the_edge(seed):
+    """Music that falls 50 dB in two steps from 1.6 kHz, in a file low-passed at 3 kHz: that fall is steep and
+    deep enough to be taken for a cut (1658 Hz, 45% under the filter), but it is neither a wall nor a filter's
+    straight stop band, so the search goes on up to the filter's edge."""
+    found = edge_of(butterworth(falling_in_two_steps(seed), 3000))
+    assert found.status == "edge" and -0.05 <= found.edge_hz / 3000 - 1 <= 0.02, found
+
+
+def test_a_fall_shaped_like_no_filter_alone_is_uncertain():
+    found = edge_of(falling_in_two_steps(0, (3300,), (-62,)))
+    assert found.status == "uncertain" and found.edge_hz is None, found
+    assert "neither a codec's wall nor a filter's slope" in found.message and "1658 Hz" in found.message
+
+
 def test_short_excerpts_are_uncertain_unless_unmistakable(codec_like, songs):
     for audio in codec_like:
         for start in (0, 3):
