@@ -97,20 +97,26 @@ class BandEdge:
     message: str
 
 
-def block_powers(audio, n_fft=ANALYSIS_N_FFT):
+def block_powers(audio, n_fft=ANALYSIS_N_FFT, skip_samples=()):
     """Power spectra of consecutive blocks of STFT frames: (blocks, n_fft // 2 + 1), every channel's blocks
-    stacked, and the number of frames in each block."""
+    stacked, and the number of frames in each block. Frames that overlap a [start, end) sample range of
+    `skip_samples` are left out (gaps: the clicks at their borders reach Nyquist), unless that leaves none."""
     audio = channel_rows(audio, "band edge", np.float64)
     if audio.shape[-1] < n_fft:
         audio = np.pad(audio, ((0, 0), (0, n_fft - audio.shape[-1])))
     hop = n_fft // 2
-    n_frames = 1 + (audio.shape[-1] - n_fft) // hop
+    all_starts = hop * np.arange(1 + (audio.shape[-1] - n_fft) // hop)
+    kept = np.ones(len(all_starts), dtype=bool)
+    for start, end in skip_samples:
+        kept &= (all_starts + n_fft <= start) | (all_starts >= end)
+    all_starts = all_starts[kept] if kept.any() else all_starts
+    n_frames = len(all_starts)
     per_block = max(BLOCK_FRAMES, -(-n_frames // MAX_BLOCKS))
     window = np.hanning(n_fft + 1)[:-1]
     blocks, counts = [], []
     for channel in audio:
         for first in range(0, n_frames, per_block):
-            starts = hop * np.arange(first, min(first + per_block, n_frames))
+            starts = all_starts[first:first + per_block]
             frames = channel[starts[:, None] + np.arange(n_fft)[None, :]] * window
             blocks.append((np.abs(np.fft.rfft(frames, axis=-1)) ** 2).mean(axis=0))
             counts.append(len(starts))
@@ -134,9 +140,10 @@ def average_spectrum_db(audio, sr=SAMPLE_RATE):
     return np.arange(len(power)) * sr / ANALYSIS_N_FFT, 10.0 * np.log10(power + max(power.max(), 1e-30) * 1e-20)
 
 
-def detect_band_edge(audio, sr=SAMPLE_RATE, source_sr=None):
-    """Band edge of (channels, samples) or (samples,) audio at `sr`; `source_sr` is the file's own rate."""
-    blocks, counts = block_powers(audio)
+def detect_band_edge(audio, sr=SAMPLE_RATE, source_sr=None, skip=()):
+    """Band edge of (channels, samples) or (samples,) audio at `sr`; `source_sr` is the file's own rate; the
+    (start_s, end_s) stretches of `skip` (gaps to be regenerated) are not looked at."""
+    blocks, counts = block_powers(audio, skip_samples=[(int(a * sr), int(np.ceil(b * sr))) for a, b in skip])
     power = long_term_power(blocks, counts)
     if power.max() <= 0:
         return BandEdge("uncertain", None, 0.0, "the audio is silent")

@@ -266,7 +266,7 @@ class Restorer:
         if not flags.any():
             out = wave.copy()
         else:
-            region = Region(rows=self._input_band_rows(wave), frames=flags)
+            region = Region(rows=self._input_band_rows(wave, gaps), frames=flags)
             if windows is not None:
                 out = self._restore_windows(wave, region, windows, sampling, self._gain(wave))
             else:
@@ -276,11 +276,12 @@ class Restorer:
                     _paste_regenerated(out, wave, decoded, 0, runs(flags.numpy()), keep_residual=True)
         return out[0] if mono else out
 
-    def _input_band_rows(self, wave):
+    def _input_band_rows(self, wave, gaps):
         """Rows a gap may regenerate: those below the band edge of the audio around the gaps, when it has a clear
         one (lossy or low-rate music), else all (None). Above such an edge the input holds nothing, so the gap
-        stays silent there too; a model trained with the true-bandwidth loss mask never learnt those rows."""
-        edge = detect_band_edge(wave, SAMPLE_RATE)
+        stays silent there too; a model trained with the true-bandwidth loss mask never learnt those rows. The
+        gaps themselves are not looked at: the clicks at their borders reach Nyquist and hid the edge."""
+        edge = detect_band_edge(wave, SAMPLE_RATE, skip=gaps)
         if edge.status != "edge":
             return None
         return (1.0 - band_column(N_BINS, cutoff_bin(edge.edge_hz))).to(self.device)

@@ -245,6 +245,20 @@ def test_a_fall_shaped_like_no_filter_alone_is_uncertain():
     assert "neither a codec's wall nor a filter's slope" in found.message and "1658 Hz" in found.message
 
 
+def test_gaps_are_not_looked_at(songs):
+    """Music brick-walled at 11 kHz with five 0.3 s gaps of zeros: the clicks at the gaps' borders hide the edge
+    ("uncertain"); with the gaps skipped it is found as on the whole music."""
+    limited = brick_wall(songs[0][:6 * SR], 11000)
+    gaps = [(start, start + 0.3) for start in (0.7, 1.9, 3.1, 4.3, 5.5)]
+    damaged = limited.copy()
+    for start, end in gaps:
+        damaged[int(start * SR):int(end * SR)] = 0.0
+    assert edge_of(damaged).status != "edge"
+    found = edge_of(damaged, skip=gaps)
+    assert found.status == "edge" and abs(found.edge_hz - 11000) <= tolerance(11000), found
+    assert edge_of(damaged, skip=[(0.0, 6.0)]).status == edge_of(damaged).status  # nothing left: all of it is used
+
+
 def test_short_excerpts_are_uncertain_unless_unmistakable(codec_like, songs):
     for audio in codec_like:
         for start in (0, 3):
