@@ -30,7 +30,7 @@ A file recorded at a lower rate than the analysis rate has nothing above its own
 unless a trustworthy cliff sits lower. Without an edge the audio is "full_band" when its top band still
 carries sound (within FULL_BAND_DB of the spectrum's peak), otherwise "uncertain": the caller must not guess.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy.ndimage import uniform_filter1d
@@ -89,12 +89,15 @@ class BandEdge:
 
     status: "edge" (a filter's or codec's edge at `edge_hz`), "full_band" (nothing is missing) or "uncertain"
     (no trustworthy answer: the caller must not restore on it). `confidence` is in [0, 1]; `message` says in
-    one line what was seen, for the user.
+    one line what was seen, for the user. `spectrum_hz` and `spectrum_db` are the long-term average spectrum
+    that it was judged on (channels pooled by power), what a picture of the edge shows beside it.
     """
     status: str
     edge_hz: float | None
     confidence: float
     message: str
+    spectrum_hz: np.ndarray | None = field(default=None, compare=False, repr=False)
+    spectrum_db: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 def block_powers(audio, n_fft=ANALYSIS_N_FFT, skip_samples=()):
@@ -134,26 +137,32 @@ def long_term_power(blocks, counts):
     return (weights * blocks).sum(axis=0) / weights.sum(axis=0)
 
 
-def average_spectrum_db(audio, sr=SAMPLE_RATE):
-    """(frequencies in Hz, long-term average level in dB) of the audio, channels pooled by power."""
-    power = long_term_power(*block_powers(audio))
-    return np.arange(len(power)) * sr / ANALYSIS_N_FFT, 10.0 * np.log10(power + max(power.max(), 1e-30) * 1e-20)
-
-
 def detect_band_edge(audio, sr=SAMPLE_RATE, source_sr=None, skip=()):
     """Band edge of (channels, samples) or (samples,) audio at `sr`; `source_sr` is the file's own rate; the
     (start_s, end_s) stretches of `skip` (gaps to be regenerated) are not looked at."""
-    blocks, counts = block_powers(audio, skip_samples=[(int(a * sr), int(np.ceil(b * sr))) for a, b in skip])
+    skip_samples = [(int(a * sr), int(np.ceil(b * sr))) for a, b in skip]
+    blocks, counts = block_powers(audio, skip_samples=skip_samples)
     power = long_term_power(blocks, counts)
+    power_db = _db(power, power.max())
+    found = _conclude(power, power_db, blocks, sr, source_sr, _seconds_looked_at(np.shape(audio)[-1], sr, skip_samples))
+    return replace(found, spectrum_hz=np.arange(len(power)) * sr / ANALYSIS_N_FFT, spectrum_db=power_db)
+
+
+def _db(power, peak):
+    """Levels in dB, floored 200 dB under `peak` so that silent bins stay finite."""
+    return 10.0 * np.log10(power + max(peak, 1e-30) * 1e-20)
+
+
+def _conclude(power, power_db, blocks, sr, source_sr, seconds):
+    """The BandEdge of a long-term spectrum (power and its dB) and its blocks, `seconds` of audio long."""
     if power.max() <= 0:
         return BandEdge("uncertain", None, 0.0, "the audio is silent")
     bin_hz = sr / ANALYSIS_N_FFT
     nyquist = sr / 2 if source_sr is None else min(sr, source_sr) / 2
     top = min(int(nyquist / bin_hz), len(power) - 1)
     smooth = np.maximum(uniform_filter1d(power, size=max(1, int(round(SMOOTH_HZ / bin_hz))), mode="nearest"), 0)
-    level = 10.0 * np.log10(smooth + power.max() * 1e-20)[:top + 1]
+    level = _db(smooth, power.max())[:top + 1]
     cumulative = _cumulative(power)
-    seconds = np.shape(audio)[-1] / sr
     lower_rate = nyquist < FULL_BAND_FRACTION * sr / 2
     rejected = None
     highest = FULL_BAND_FRACTION * nyquist
@@ -166,11 +175,11 @@ def detect_band_edge(audio, sr=SAMPLE_RATE, source_sr=None, skip=()):
                        and (edge_hz >= LOW_EDGE_HZ or evidence.far_db >= LOW_EDGE_DEEP_DB))
         if evidence.steep_db < STEEP_DB or not deep_enough or edge_hz >= highest:
             continue  # the cliff was an artefact of where it was located
-        placed = _placed_edge(power, edge, top)
+        placed = _placed_edge(power_db, edge, top)
         if placed is None:
             rejected = rejected or BandEdge(
-                "uncertain", None, 0.0, f"no clear band edge found; a drop of {evidence.deep_db:.0f} dB at "
-                f"{edge_hz:.0f} Hz, but shaped like neither a codec's wall nor a filter's slope (the music's own fall?)")
+                "uncertain", None, 0.0, f"no clear band edge found; {_drop(evidence, edge_hz)}, but shaped like "
+                "neither a codec's wall nor a filter's slope (the music's own fall?)")
             continue
         verdict = _judge(evidence, placed * bin_hz, seconds)
         if verdict.status == "edge":
@@ -182,6 +191,18 @@ def detect_band_edge(audio, sr=SAMPLE_RATE, source_sr=None, skip=()):
     if rejected is not None:
         return rejected
     return _without_edge(cumulative, level, bin_hz, top)
+
+
+def _seconds_looked_at(n_samples, sr, skip_samples):
+    """Seconds of audio outside the skipped [start, end) sample ranges; all of it when they cover it all (block_powers
+    then looks at all of it)."""
+    skipped, reached = 0, 0
+    for start, end in sorted(skip_samples):
+        start, end = max(start, reached), min(end, n_samples)
+        skipped += max(end - start, 0)
+        reached = max(reached, end)
+    left = n_samples - skipped
+    return (left if left > 0 else n_samples) / sr
 
 
 def _cumulative(power):
@@ -243,18 +264,18 @@ def _median_level(level, b, low, high):
     return np.median(level[int(low * b):max(int(high * b), int(low * b) + 1) + 1])
 
 
-def _placed_edge(power, edge, top):
+def _placed_edge(power_db, edge, top):
     """Bin of the edge located at `edge` by a level crossing, placed where the fall is a filter's: by the fitted
     response of a wall, else by the line of a gentle filter's stop band; None when it is neither, for a fall of
     another shape is the music's own (a passage with nothing but a bass line), however steep and deep."""
     for place in (_fitted_edge, _stop_band_corner):
-        placed = place(power, edge, top)
+        placed = place(power_db, edge, top)
         if placed is not None:
             return placed
     return None
 
 
-def _fitted_edge(power, edge, top):
+def _fitted_edge(power_db, edge, top):
     """Bin of the 6 dB point of the low-pass that best fits the spectrum around `edge`, when that low-pass is a
     wall (a resampler, a codec, a brick-wall filter); otherwise None.
 
@@ -267,10 +288,8 @@ def _fitted_edge(power, edge, top):
     """
     low, high = int(FIT_RANGE[0] * edge), min(int(FIT_RANGE[1] * edge), top)
     bins = np.arange(low, high + 1)
-    tiny = power.max() * 1e-20
-    y = 10.0 * np.log10(power[low:high + 1] + tiny)
-    floor = np.median(10.0 * np.log10(power[int(FIT_REFERENCE[0] * edge):int(FIT_REFERENCE[1] * edge) + 1] + tiny))
-    floor -= FIT_FLOOR_DB
+    floor = np.median(power_db[int(FIT_REFERENCE[0] * edge):int(FIT_REFERENCE[1] * edge) + 1]) - FIT_FLOOR_DB
+    y = power_db[low:high + 1]
     y = np.maximum(y, floor)
     x = np.log2(bins / edge)
     centres = np.arange(int(FIT_CENTRES[0] * edge), int(FIT_CENTRES[1] * edge) + 1)
@@ -299,7 +318,7 @@ def _fitted_edge(power, edge, top):
     return fitted if abs(fitted / edge - 1) <= FIT_MAX_SHIFT else None
 
 
-def _stop_band_corner(power, edge, top):
+def _stop_band_corner(power_db, edge, top):
     """Bin of the corner of a gentle low-pass (a Butterworth of moderate order, run once or twice) near `edge`:
     where the straight line that its stop band follows meets the level of its pass band; None without such a line.
 
@@ -311,8 +330,7 @@ def _stop_band_corner(power, edge, top):
     peaks and dips near the cut move the answer less than they move a level crossing (on real music limited by an
     order-12 Butterworth at 3-13 kHz: 91.1% within [-5%, +2%] of the 6 dB point, against 77.4%).
     """
-    tiny = power.max() * 1e-20
-    y = 10.0 * np.log10(power[:top + 1] + tiny)
+    y = power_db[:top + 1]
     pass_db = _median_level(y, edge, *REFERENCE_BAND)
     floor_db = np.median(y[_deep_start(edge, top):])
     bins = np.arange(int(LINE_RANGE[0] * edge), min(int(LINE_RANGE[1] * edge), top) + 1)
@@ -362,9 +380,13 @@ def _evidence(cumulative, level, blocks, edge, top):
                      int(active.sum()), float((agree & active).sum() / max(active.sum(), 1)))
 
 
+def _drop(evidence, edge_hz):
+    return f"a drop of {evidence.deep_db:.0f} dB at {edge_hz:.0f} Hz"
+
+
 def _judge(evidence, edge_hz, seconds):
     """BandEdge for a steep, deep cliff: "edge" when it is consistent and long enough, else "uncertain"."""
-    seen = f"a drop of {evidence.deep_db:.0f} dB at {edge_hz:.0f} Hz"
+    seen = _drop(evidence, edge_hz)
     confidence = round(evidence.agreement * min(1.0, evidence.deep_db / UNMISTAKABLE_DB), 2)
     if evidence.active_blocks < MIN_ACTIVE_BLOCKS or evidence.agreement < MIN_AGREEMENT:
         return BandEdge("uncertain", None, confidence,

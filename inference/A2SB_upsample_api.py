@@ -20,7 +20,7 @@ from datasets.cli import run_main  # noqa: E402
 from inference.cli_common import (add_io_options, add_model_options, check_sampling_options, finish,  # noqa: E402
                                   load_restorer, prepare_output)
 from inference.engine import check_cutoff  # noqa: E402
-from datasets.band_edge import average_spectrum_db, detect_band_edge  # noqa: E402
+from datasets.band_edge import detect_band_edge  # noqa: E402
 from datasets.audio_io import output_subtype, read_input  # noqa: E402
 from datasets.plots import EdgeMark  # noqa: E402
 
@@ -35,7 +35,7 @@ def upsample(args):
     found = detect_band_edge(audio, SAMPLE_RATE, source_sr=info.sample_rate)
     if found.status == "full_band" and not args.force:
         finish(args, audio, audio, subtype, f"{os.path.basename(args.input)}: full band, copied",
-               edge_mark(args, audio, None, f"full band (confidence {found.confidence:.2f})"))
+               edge_mark(args, found, None, f"full band (confidence {found.confidence:.2f})"))
         print(f"nothing to do: {args.input} is already full-band ({found.message}); copied it to {args.output} "
               "at 44.1 kHz (--force --cutoff HZ restores it anyway)")
         return 0
@@ -54,17 +54,14 @@ def upsample(args):
     restored = restorer.bandwidth_extension(audio, cutoff, n_steps=args.n_steps, seed=args.seed, ode=args.ode,
                                             progress=not args.quiet)
     finish(args, audio, restored, subtype, f"{os.path.basename(args.input)}: bandwidth extension above {cutoff:.0f} Hz",
-           edge_mark(args, audio, cutoff, note))
+           edge_mark(args, found, cutoff, note))
     print(f"wrote {args.output}")
     return 0
 
 
-def edge_mark(args, audio, edge_hz, title):
-    """What --plot shows beside the spectrograms: the input's average spectrum with the edge marked."""
-    if not args.plot:
-        return None
-    freqs, level = average_spectrum_db(audio, SAMPLE_RATE)
-    return EdgeMark(edge_hz, freqs, level, title)
+def edge_mark(args, found, edge_hz, title):
+    """What --plot shows beside the spectrograms: the average spectrum the detector saw, with the edge marked."""
+    return EdgeMark(edge_hz, found.spectrum_hz, found.spectrum_db, title) if args.plot else None
 
 
 def build_parser():

@@ -78,6 +78,8 @@ def codec_like():
 def edge_of(audio, **kwargs):
     result = detect_band_edge(audio, SR, **kwargs)
     assert isinstance(result, BandEdge) and 0.0 <= result.confidence <= 1.0 and result.message
+    assert result.spectrum_db.shape == result.spectrum_hz.shape == (ANALYSIS_N_FFT // 2 + 1,)
+    assert np.isfinite(result.spectrum_db).all() and result.spectrum_hz[-1] == SR / 2
     return result
 
 
@@ -184,11 +186,11 @@ def test_a_wall_is_placed_by_its_fitted_response_despite_the_music_around_it():
     bumps = np.random.default_rng(0).uniform(-8, 8, len(bins))
     music_db = -20 * np.log10(np.maximum(bins, 1) * bin_hz / 1000) + bumps
     wall_db = -20 * np.log10(1 + (bins * bin_hz / 8000) ** 96)  # a 96th-order response, run twice
-    wall = 10 ** ((music_db + np.maximum(wall_db, -100)) / 10)
+    wall_db = music_db + np.maximum(wall_db, -100)
     placed = 0.91 * 8000 / bin_hz
-    assert abs(_fitted_edge(wall, placed, len(bins) - 1) * bin_hz / 8000 - 1) < 0.01
-    gentle = 10 ** ((music_db - 10 * np.log10(1 + (bins * bin_hz / 8000) ** 12)) / 10)
-    assert _fitted_edge(gentle, placed, len(bins) - 1) is None
+    assert abs(_fitted_edge(wall_db, placed, len(bins) - 1) * bin_hz / 8000 - 1) < 0.01
+    gentle_db = music_db - 10 * np.log10(1 + (bins * bin_hz / 8000) ** 12)
+    assert _fitted_edge(gentle_db, placed, len(bins) - 1) is None
 
 
 def band_gain(audio, low, high, gain_db):
@@ -218,7 +220,7 @@ def test_the_stop_band_line_is_fitted_down_to_the_noise_floor_only():
     ratio = np.minimum(np.tan(np.pi * bins / ANALYSIS_N_FFT) / np.tan(np.pi * 6000 / SR), 100.0)
     music = 10 ** (np.random.default_rng(0).uniform(-3, 3, len(bins)) / 10)
     power = music * (1 / (1 + ratio ** 24) ** 2 + 1e-5)
-    corner = _stop_band_corner(power, 6000 / bin_hz, len(bins) - 1)
+    corner = _stop_band_corner(10 * np.log10(power), 6000 / bin_hz, len(bins) - 1)
     assert corner is not None and abs(corner * bin_hz / 6000 - 1) < 0.02, corner
 
 
@@ -256,6 +258,17 @@ def test_gaps_are_not_looked_at(songs):
     found = edge_of(damaged, skip=gaps)
     assert found.status == "edge" and abs(found.edge_hz - 11000) <= tolerance(11000), found
     assert edge_of(damaged, skip=[(0.0, 6.0)]).status == edge_of(damaged).status  # nothing left: all of it is used
+
+
+def test_skipped_gaps_do_not_count_as_audio_looked_at(codec_like):
+    """4 s of codec-like music is long enough for its 16 kHz wall; with 1.5 s of it in gaps, the 2.5 s left are
+    not, as a 2.5 s excerpt is not."""
+    audio = codec_like[0][:4 * SR]
+    assert edge_of(audio).status == "edge"
+    gaps = [(1.0, 1.75), (2.5, 3.25)]
+    found = edge_of(silence_gaps(audio[None], gaps)[0], skip=gaps)
+    assert found.status == "uncertain" and "2.5 s of audio is too little" in found.message, found
+    assert edge_of(audio[:int(2.5 * SR)]).status == "uncertain"
 
 
 def test_short_excerpts_are_uncertain_unless_unmistakable(codec_like, songs):
