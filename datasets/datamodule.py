@@ -14,7 +14,7 @@ Training draws random segments from all train rows of all datasets, files weight
 and test have one loader per dataset (config order) of the centred segment of every file. Batches are
 dicts: "audio" [B, N] float32, "max_bin" [B] long, plus "index" [B] long for validation/test (the index
 into `val_datasets[i].files`). Files that fail to decode are dropped, so B can be smaller than the batch
-size, even 0: training/validation steps should skip empty batches (return None).
+size, even 0: the training, validation and test steps skip empty batches.
 """
 import math
 import os

@@ -109,8 +109,12 @@ class A2SBModule(L.LightningModule):
         return self.denoiser.loss(x0, x1, t, loss_mask, noise=_randn_like(x0, generator))
 
     def training_step(self, batch, batch_idx):
-        if batch["audio"].shape[0] == 0:  # every file of the batch failed to decode (logged by the data module)
-            return None
+        if _is_empty(batch):
+            # Alone, skip the step. Under DDP Lightning cannot skip on one rank (the others would wait for its
+            # gradients), so this rank adds zero gradients to the others' average instead.
+            if self._trainer is None or self.trainer.world_size == 1:
+                return None
+            return sum(parameter.sum() for parameter in self.parameters() if parameter.requires_grad) * 0.0
         x0 = self.representation.encode(batch["audio"])
         batch_size, _, height, width = x0.shape
         mask = random_degradation_mask(batch_size, height, width, self.hparams.mask_probs).to(x0)
@@ -139,6 +143,8 @@ class A2SBModule(L.LightningModule):
                 "inpainting": inp.expand(batch_size, 1, height, width)}
 
     def validation_step(self, batch, batch_idx, dataloader_idx=0):
+        if _is_empty(batch):
+            return None
         name = self._dataset_name(dataloader_idx, "val")
         x0 = self.representation.encode(batch["audio"])
         batch_size, _, height, width = x0.shape
@@ -158,6 +164,8 @@ class A2SBModule(L.LightningModule):
         self._restore_and_score(batch, batch_idx, x0, masks, name, self.hparams.val_sampling_steps, "val")
 
     def test_step(self, batch, batch_idx, dataloader_idx=0):
+        if _is_empty(batch):
+            return None
         name = self._dataset_name(dataloader_idx, "test")
         x0 = self.representation.encode(batch["audio"])
         batch_size, _, height, width = x0.shape
@@ -212,6 +220,11 @@ class A2SBModule(L.LightningModule):
         if self._val_losses:
             per_set = [torch.stack(losses).mean() for losses in self._val_losses.values()]
             self.log("val_loss", torch.stack(per_set).mean(), prog_bar=True, sync_dist=True)
+
+
+def _is_empty(batch):
+    """Every file of the batch failed to decode (the data module logged them and left them out)."""
+    return batch["audio"].shape[0] == 0
 
 
 def _randn_like(x, generator):

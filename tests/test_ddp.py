@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from datasets.synthetic import write_demo_dataset
+from helpers import write_corrupt
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MAX_STEPS = 4
@@ -29,16 +30,18 @@ RANK_REPORT_MODULE = textwrap.dedent('''
         def __init__(self, dirpath: str):
             self.dirpath = dirpath
             self.batch_sums = []
+            self.batch_sizes = []
 
         def on_train_start(self, trainer, pl_module):
             self.initial = weights_sum(pl_module)
 
         def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
             self.batch_sums.append(float(batch["audio"].double().sum()))
+            self.batch_sizes.append(batch["audio"].shape[0])
 
         def on_train_end(self, trainer, pl_module):
             report = {"world_size": trainer.world_size, "pid": os.getpid(), "global_step": trainer.global_step,
-                      "batch_sums": self.batch_sums, "initial": self.initial, "final": weights_sum(pl_module)}
+                      "batch_sums": self.batch_sums, "batch_sizes": self.batch_sizes, "initial": self.initial, "final": weights_sum(pl_module)}
             with open(os.path.join(self.dirpath, f"rank{trainer.global_rank}.json"), "w") as f:
                 json.dump(report, f)
 ''')
@@ -83,27 +86,31 @@ def _training_env(extra_path):
     return env
 
 
-@pytest.mark.slow
-def test_two_rank_ddp_fit_on_cpu(tmp_path):
-    manifest = write_demo_dataset(str(tmp_path / "data"), n_train=4, n_val=1, n_test=0, seconds=2.0)
+def _fit_on_two_ranks(tmp_path, manifest, *options):
+    """Runs main.py fit on two CPU ranks; returns each rank's report."""
     (tmp_path / "rank_report.py").write_text(RANK_REPORT_MODULE)
     (tmp_path / "ranks").mkdir()
     config = tmp_path / "ddp_test.yaml"
     config.write_text(TEST_CONFIG.format(max_steps=MAX_STEPS, root=tmp_path))
     command = [sys.executable, "main.py", "fit", "--config", "configs/tiny_cpu.yaml", "--config", str(config),
-               "--trainer.accelerator", "cpu", "--trainer.devices", "2", "--data.batch_size", "2",
-               "--data.mix_dataset_config", json.dumps({"demo": {"filename": manifest}})]
+               "--trainer.accelerator", "cpu", "--trainer.devices", "2",
+               "--data.mix_dataset_config", json.dumps({"demo": {"filename": manifest}}), *options]
     try:
         result = subprocess.run(command, cwd=REPO, env=_training_env(str(tmp_path)), capture_output=True,
                                 text=True, timeout=180)
     except subprocess.TimeoutExpired as error:
         pytest.fail(f"DDP training did not finish in {error.timeout} s:\n{error.stderr}")
     assert result.returncode == 0, result.stderr[-3000:]
-
     reports = {name: json.loads((tmp_path / "ranks" / name).read_text())
                for name in sorted(os.listdir(tmp_path / "ranks"))}
     assert sorted(reports) == ["rank0.json", "rank1.json"]
-    rank0, rank1 = reports["rank0.json"], reports["rank1.json"]
+    return reports["rank0.json"], reports["rank1.json"]
+
+
+@pytest.mark.slow
+def test_two_rank_ddp_fit_on_cpu(tmp_path):
+    manifest = write_demo_dataset(str(tmp_path / "data"), n_train=4, n_val=1, n_test=0, seconds=2.0)
+    rank0, rank1 = _fit_on_two_ranks(tmp_path, manifest, "--data.batch_size", "2")
     assert rank0["pid"] != rank1["pid"]
     for report in (rank0, rank1):
         assert report["world_size"] == 2
@@ -126,3 +133,21 @@ def test_two_rank_ddp_fit_on_cpu(tmp_path):
     saved_sum = sum(float(v.double().sum()) for k, v in state["state_dict"].items()
                     if k.startswith("vf_model.") and v.is_floating_point())
     assert saved_sum == pytest.approx(rank0["final"], rel=1e-12)
+
+
+@pytest.mark.slow
+def test_a_batch_that_failed_to_decode_on_one_rank_does_not_stop_training(tmp_path):
+    """Batches of one drawn from a good file and an undecodable one: some steps find an empty batch on one rank
+    only. Lightning refuses a step skipped on one rank of several, so that rank adds zero gradients instead: the
+    run goes on to the end, and the ranks still end with the same weights."""
+    manifest = write_demo_dataset(str(tmp_path / "data"), n_train=1, n_val=1, n_test=0, seconds=2.0)
+    bad = write_corrupt(str(tmp_path / "data" / "demo" / "bad.wav"))
+    with open(manifest, "a") as f:
+        f.write(f"train,{os.path.relpath(bad, tmp_path / 'data')},2.0\n")
+    rank0, rank1 = _fit_on_two_ranks(tmp_path, manifest, "--data.batch_size", "1",
+                                     "--data.max_failed_file_share", "0.6")
+    sizes = list(zip(rank0["batch_sizes"], rank1["batch_sizes"]))
+    assert len(sizes) == MAX_STEPS and ((0, 1) in sizes or (1, 0) in sizes), sizes
+    for report in (rank0, rank1):
+        assert report["global_step"] == MAX_STEPS and report["final"] != report["initial"]
+    assert rank0["final"] == rank1["final"]

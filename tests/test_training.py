@@ -125,6 +125,17 @@ def test_t_finetuning_starts_from_checkpoint_weights(tmp_path):
         missing.setup("fit")
 
 
+def test_a_batch_whose_files_all_failed_to_decode_is_skipped():
+    """The data module leaves out files that fail to decode, so a batch can be empty: every step skips it
+    (validation and test used to fail inside the STFT)."""
+    module = A2SBModule(UNet(**TRAINING_NETWORK))
+    empty = {"audio": torch.zeros(0, 15 * 512), "max_bin": torch.zeros(0, dtype=torch.long),
+             "index": torch.zeros(0, dtype=torch.long)}
+    assert module.training_step(empty, 0) is None
+    assert module.validation_step(empty, 0) is None
+    assert module.test_step(empty, 0) is None
+
+
 def test_training_times_stay_in_the_configured_range():
     module = A2SBModule(UNet(**TRAINING_NETWORK), train_t_min=0.5, train_t_max=1.0)
     seen = []
