@@ -50,6 +50,13 @@ def tiny_model(folder):
     return config_path, checkpoints
 
 
+def brick_wall(audio, freq):
+    """Ideal low-pass along the last axis (what an MP3 encoder's sharp low-pass approaches)."""
+    spectrum = np.fft.rfft(audio, axis=-1)
+    spectrum[..., np.fft.rfftfreq(audio.shape[-1], 1 / SAMPLE_RATE) > freq] = 0
+    return np.fft.irfft(spectrum, audio.shape[-1], axis=-1)
+
+
 def band_energy(audio, low_hz, high_hz):
     """Energy of mono audio between two frequencies (FFT of the whole Hann-windowed signal, so the
     abrupt start and end of the file do not leak into every band)."""

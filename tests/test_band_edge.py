@@ -12,6 +12,7 @@ from scipy import signal
 from benchmarks.band_edge_accuracy import butterworth  # order 12, run twice: 6 dB down at f
 from datasets.band_edge import ANALYSIS_N_FFT, BandEdge, _fitted_edge, _stop_band_corner, detect_band_edge
 from datasets.synthetic import music_like
+from helpers import brick_wall
 from inference.A2SB_inpaint_dataset import silence_gaps
 
 SR = 44100
@@ -20,13 +21,6 @@ CUTOFFS = (2000, 4000, 8000, 11000, 16000)
 
 def tolerance(freq):
     return max(0.03 * freq, 200.0)
-
-
-def brick_wall(audio, freq):
-    """Ideal low-pass (what an MP3 encoder's sharp low-pass approaches)."""
-    spectrum = np.fft.rfft(audio, axis=-1)
-    spectrum[..., np.fft.rfftfreq(audio.shape[-1], 1 / SR) > freq] = 0
-    return np.fft.irfft(spectrum, audio.shape[-1], axis=-1)
 
 
 def pcm16(audio):

@@ -6,21 +6,16 @@ import soundfile as sf
 
 from benchmarks.band_edge_accuracy import main, summarise
 from datasets.synthetic import music_like
+from helpers import brick_wall
 
 SR = 44100
-
-
-def low_passed(audio, freq):
-    spectrum = np.fft.rfft(audio)
-    spectrum[np.fft.rfftfreq(len(audio), 1 / SR) > freq] = 0
-    return np.fft.irfft(spectrum, len(audio))
 
 
 def test_an_answer_far_below_over_digital_silence_replaces_no_sound(tmp_path, capsys):
     """A lossy-like track walled at 11 kHz whose last 4 s the codec emptied above 4 kHz: the 4 s excerpt there is
     answered at 4 kHz, far below the track's edge, but nothing sounds between the two."""
-    audio = low_passed(music_like(12.0, seed=0).astype(np.float64), 11000)
-    audio[8 * SR:] = low_passed(audio[8 * SR:], 4000)
+    audio = brick_wall(music_like(12.0, seed=0).astype(np.float64), 11000)
+    audio[8 * SR:] = brick_wall(audio[8 * SR:], 4000)
     folder = tmp_path / "music"
     folder.mkdir()
     sf.write(folder / "track.wav", 0.5 * audio / np.abs(audio).max(), SR, subtype="FLOAT")
