@@ -181,7 +181,7 @@ def _conclude(power, power_db, blocks, sr, source_sr, seconds):
                 "uncertain", None, 0.0, f"no clear band edge found; {_drop(evidence, edge_hz)}, but shaped like "
                 "neither a codec's wall nor a filter's slope (the music's own fall?)")
             continue
-        verdict = _judge(evidence, placed * bin_hz, seconds)
+        verdict = _judge(evidence, placed[0] * bin_hz, placed[1], seconds)
         if verdict.status == "edge":
             return verdict
         rejected = rejected or verdict
@@ -265,13 +265,14 @@ def _median_level(level, b, low, high):
 
 
 def _placed_edge(power_db, edge, top):
-    """Bin of the edge located at `edge` by a level crossing, placed where the fall is a filter's: by the fitted
-    response of a wall, else by the line of a gentle filter's stop band; None when it is neither, for a fall of
-    another shape is the music's own (a passage with nothing but a bass line), however steep and deep."""
-    for place in (_fitted_edge, _stop_band_corner):
+    """(bin, kind) of the edge located at `edge` by a level crossing, placed where the fall is a filter's: by the
+    fitted response of a wall, else by the line of a gentle filter's stop band; None when it is neither, for a
+    fall of another shape is the music's own (a passage with nothing but a bass line), however steep and deep."""
+    for place, kind in ((_fitted_edge, "a wall, as a resampler or codec leaves"),
+                        (_stop_band_corner, "a filter's slope")):
         placed = place(power_db, edge, top)
         if placed is not None:
-            return placed
+            return placed, kind
     return None
 
 
@@ -384,8 +385,8 @@ def _drop(evidence, edge_hz):
     return f"a drop of {evidence.deep_db:.0f} dB at {edge_hz:.0f} Hz"
 
 
-def _judge(evidence, edge_hz, seconds):
-    """BandEdge for a steep, deep cliff: "edge" when it is consistent and long enough, else "uncertain"."""
+def _judge(evidence, edge_hz, kind, seconds):
+    """BandEdge for a steep, deep cliff of `kind`: "edge" when it is consistent and long enough, else "uncertain"."""
     seen = _drop(evidence, edge_hz)
     confidence = round(evidence.agreement * min(1.0, evidence.deep_db / UNMISTAKABLE_DB), 2)
     if evidence.active_blocks < MIN_ACTIVE_BLOCKS or evidence.agreement < MIN_AGREEMENT:
@@ -396,8 +397,8 @@ def _judge(evidence, edge_hz, seconds):
         return BandEdge("uncertain", None, round(confidence * seconds / SHORT_SECONDS, 2),
                         f"no clear band edge found; {seen}, but {seconds:.1f} s of audio is too little to be sure")
     return BandEdge("edge", edge_hz, confidence,
-                    f"band edge at {edge_hz:.0f} Hz: the level drops {evidence.deep_db:.0f} dB and stays down, "
-                    f"in {evidence.agreement:.0%} of {evidence.active_blocks} stretches of the file")
+                    f"band edge at {edge_hz:.0f} Hz ({kind}): the level drops {evidence.deep_db:.0f} dB and stays "
+                    f"down, in {evidence.agreement:.0%} of {evidence.active_blocks} stretches of the file")
 
 
 def _without_edge(cumulative, level, bin_hz, top):
