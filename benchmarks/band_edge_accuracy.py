@@ -121,11 +121,11 @@ def run(args):
         for freq in (f for f in args.edges if f < ceiling):
             for method, degrade, truth in (("soxr", band_limit, soxr_edge(freq)), ("butterworth", butterworth, freq)):
                 records += records_of(f"band-limited ({method})", path, truth,
-                                  answers(degrade(audio, freq), args.lengths, args.offsets))
+                                      answers(degrade(audio, freq), args.lengths, args.offsets))
     for seed in tqdm(range(args.generated), desc="generated", unit="file"):
         audio = music_like(args.generated_seconds, seed=seed).astype(np.float64)
         records += records_of("full-band (generated)", f"music_like seed {seed}", None,
-                          answers(audio, args.lengths, args.offsets))
+                              answers(audio, args.lengths, args.offsets))
     return records
 
 

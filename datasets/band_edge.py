@@ -290,8 +290,7 @@ def _fitted_edge(power_db, edge, top):
     low, high = int(FIT_RANGE[0] * edge), min(int(FIT_RANGE[1] * edge), top)
     bins = np.arange(low, high + 1)
     floor = np.median(power_db[int(FIT_REFERENCE[0] * edge):int(FIT_REFERENCE[1] * edge) + 1]) - FIT_FLOOR_DB
-    y = power_db[low:high + 1]
-    y = np.maximum(y, floor)
+    y = np.maximum(power_db[low:high + 1], floor)
     x = np.log2(bins / edge)
     centres = np.arange(int(FIT_CENTRES[0] * edge), int(FIT_CENTRES[1] * edge) + 1)
     ratio = bins[None, :] / centres[:, None]
