@@ -20,6 +20,8 @@ from models.representation import Representation
 log = logging.getLogger(__name__)
 
 VAL_TASKS = ("bandwidth", "inpainting")
+SCORES = ("lsd", "log_sispec", "sispec", "ssim")  # what ssr_eval's AudioMetrics.evaluation scores
+SCORES = ("lsd", "log_sispec", "sispec", "ssim")  # what ssr_eval's AudioMetrics.evaluation scores
 
 
 class A2SBModule(L.LightningModule):
@@ -71,7 +73,7 @@ class A2SBModule(L.LightningModule):
         self.representation = representation or Representation()
         self._compiled_net = None
         self.val_examples = {}
-        self._val_losses = {}
+        self._sums = {}
 
     # ---- network -------------------------------------------------------------------------------------
     @property
@@ -112,7 +114,7 @@ class A2SBModule(L.LightningModule):
         if _is_empty(batch):
             # Alone, skip the step. Under DDP Lightning cannot skip on one rank (the others would wait for its
             # gradients), so this rank adds zero gradients to the others' average instead.
-            if self._trainer is None or self.trainer.world_size == 1:
+            if not self._distributed():
                 return None
             return sum(parameter.sum() for parameter in self.parameters() if parameter.requires_grad) * 0.0
         x0 = self.representation.encode(batch["audio"])
@@ -125,6 +127,9 @@ class A2SBModule(L.LightningModule):
         loss = self.bridge_loss(x0, mask, batch["max_bin"], t)
         self.log("train/loss", loss, prog_bar=True, batch_size=batch_size)
         return loss
+
+    def _distributed(self):
+        return self._trainer is not None and self.trainer.world_size > 1
 
     def configure_optimizers(self):
         return torch.optim.RAdam(self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay,
@@ -156,11 +161,8 @@ class A2SBModule(L.LightningModule):
             task_losses = [self.bridge_loss(x0, m, batch["max_bin"], t, generator) for m in masks.values()]
             loss_t = torch.stack(task_losses).mean()
             losses.append(loss_t)
-            self.log(f"val/{name}/loss_t{t_value:g}", loss_t, batch_size=batch_size, add_dataloader_idx=False,
-                     sync_dist=True)
-        loss = torch.stack(losses).mean()
-        self.log(f"val/{name}/loss", loss, batch_size=batch_size, add_dataloader_idx=False, sync_dist=True)
-        self._val_losses.setdefault(name, []).append(loss.detach())
+            self._add(f"val/{name}/loss_t{t_value:g}", loss_t, batch_size)
+        self._add(f"val/{name}/loss", torch.stack(losses).mean(), batch_size)
         self._restore_and_score(batch, batch_idx, x0, masks, name, self.hparams.val_sampling_steps, "val")
 
     def test_step(self, batch, batch_idx, dataloader_idx=0):
@@ -197,10 +199,8 @@ class A2SBModule(L.LightningModule):
             restored = self.restore(x0[:n_items], mask, n_steps, length, generator)
             scores = [metrics.evaluation(r.cpu().double().numpy(), c.cpu().double().numpy(), None)
                       for r, c in zip(restored, clean)]
-            for key in scores[0]:
-                value = float(np.mean([s[key] for s in scores]))
-                self.log(f"{stage}/{name}/{task}/{key}", value, batch_size=n_items, add_dataloader_idx=False,
-                         sync_dist=True)
+            for key in SCORES:
+                self._add(f"{stage}/{name}/{task}/{key}", np.mean([s[key] for s in scores]), n_items)
             if stage == "val" and batch_idx == 0:
                 degraded = self.representation.decode((x0[:n_items] * (1 - mask)).float(), length)
                 self.val_examples[(name, task)] = {"clean": clean.cpu(), "degraded": degraded.cpu(),
@@ -211,15 +211,54 @@ class A2SBModule(L.LightningModule):
         engine, which lives above this package: the predict callback does it (inference/prediction_writer.py)."""
         return {"dataset": self._dataset_name(dataloader_idx, "test"), "index": batch["index"]}
 
+    # ---- epoch means ---------------------------------------------------------------------------------
+    # Each rank sums its items' values; the sums are reduced once at the end of the epoch, over a list of keys that
+    # every rank builds alike. Lightning's own sync_dist means would hang when a rank never logged a key (its
+    # batches all failed to decode) and are skewed when the ranks saw different numbers of items (it averages
+    # the item counts in integers).
+    def _add(self, key, value, n_items):
+        total, count = self._sums.get(key, (0.0, 0))
+        self._sums[key] = (total + float(value) * n_items, count + n_items)
+
+    def _epoch_keys(self, stage, n_steps):
+        loaders = self.trainer.num_val_batches if stage == "val" else self.trainer.num_test_batches
+        keys = []
+        for name in (self._dataset_name(i, stage) for i in range(len(loaders))):
+            if stage == "val":
+                keys += [f"val/{name}/loss_t{t:g}" for t in self.hparams.val_t_values] + [f"val/{name}/loss"]
+            if n_steps >= 2:
+                keys += [f"{stage}/{name}/{task}/{score}" for task in VAL_TASKS for score in SCORES]
+        return keys
+
+    def _log_epoch_means(self, stage, n_steps):
+        """Logs every key's mean over all ranks' items (keys no rank saw are left out); returns them."""
+        keys = self._epoch_keys(stage, n_steps)
+        totals = torch.tensor([self._sums.get(key, (0.0, 0)) for key in keys], dtype=torch.float64,
+                              device=self.device).reshape(-1, 2)
+        if self._distributed():
+            totals = self.trainer.strategy.reduce(totals, reduce_op="sum")
+        means = {key: total / count for key, (total, count) in zip(keys, totals.tolist()) if count > 0}
+        for key, value in means.items():
+            # The same value on every rank: syncing leaves it as it is and keeps Lightning from warning.
+            self.log(key, value, sync_dist=True)
+        return means
+
     def on_validation_epoch_start(self):
         self.val_examples = {}
-        self._val_losses = {}
+        self._sums = {}
 
     def on_validation_epoch_end(self):
         """`val_loss`: the mean over data sets of each set's mean loss (what checkpoints can monitor)."""
-        if self._val_losses:
-            per_set = [torch.stack(losses).mean() for losses in self._val_losses.values()]
-            self.log("val_loss", torch.stack(per_set).mean(), prog_bar=True, sync_dist=True)
+        means = self._log_epoch_means("val", self.hparams.val_sampling_steps)
+        per_set = [value for key, value in means.items() if key.endswith("/loss")]
+        if per_set:
+            self.log("val_loss", float(np.mean(per_set)), prog_bar=True, sync_dist=True)
+
+    def on_test_epoch_start(self):
+        self._sums = {}
+
+    def on_test_epoch_end(self):
+        self._log_epoch_means("test", self.hparams.test_sampling_steps)
 
 
 def _is_empty(batch):

@@ -1,4 +1,5 @@
 """Two-process DDP training on the CPU (gloo) through main.py and the tiny config, as a user would run it."""
+import csv
 import json
 import os
 import subprocess
@@ -31,6 +32,7 @@ RANK_REPORT_MODULE = textwrap.dedent('''
             self.dirpath = dirpath
             self.batch_sums = []
             self.batch_sizes = []
+            self.val_losses = []
 
         def on_train_start(self, trainer, pl_module):
             self.initial = weights_sum(pl_module)
@@ -39,9 +41,14 @@ RANK_REPORT_MODULE = textwrap.dedent('''
             self.batch_sums.append(float(batch["audio"].double().sum()))
             self.batch_sizes.append(batch["audio"].shape[0])
 
+        def on_validation_end(self, trainer, pl_module):
+            if not trainer.sanity_checking:
+                self.val_losses.append(float(trainer.callback_metrics["val_loss"]))
+
         def on_train_end(self, trainer, pl_module):
             report = {"world_size": trainer.world_size, "pid": os.getpid(), "global_step": trainer.global_step,
-                      "batch_sums": self.batch_sums, "batch_sizes": self.batch_sizes, "initial": self.initial,
+                      "batch_sums": self.batch_sums, "batch_sizes": self.batch_sizes, "val_losses": self.val_losses,
+                      "initial": self.initial,
                       "final": weights_sum(pl_module)}
             with open(os.path.join(self.dirpath, f"rank{trainer.global_rank}.json"), "w") as f:
                 json.dump(report, f)
@@ -152,3 +159,22 @@ def test_a_batch_that_failed_to_decode_on_one_rank_does_not_stop_training(tmp_pa
     for report in (rank0, rank1):
         assert report["global_step"] == MAX_STEPS and report["final"] != report["initial"]
     assert rank0["final"] == rank1["final"]
+
+
+@pytest.mark.slow
+def test_validation_with_a_rank_whose_files_all_failed_to_decode(tmp_path):
+    """Two validation files, a good one and an undecodable one: each rank gets one, so one rank validates
+    nothing. Every rank must still take part in reducing the logged means (a rank that logs nothing leaves the
+    others waiting for it forever); the run ends, and both ranks see the good file's loss as val_loss."""
+    manifest = write_demo_dataset(str(tmp_path / "data"), n_train=2, n_val=1, n_test=0, seconds=2.0)
+    bad = write_corrupt(str(tmp_path / "data" / "demo" / "bad_valid.wav"))
+    with open(manifest, "a") as f:
+        f.write(f"valid,{os.path.relpath(bad, tmp_path / 'data')},2.0\n")
+    rank0, rank1 = _fit_on_two_ranks(tmp_path, manifest, "--data.batch_size", "1", "--data.max_failed_file_share",
+                                     "0.6", "--trainer.limit_val_batches", "1.0", "--trainer.val_check_interval",
+                                     str(MAX_STEPS), "--model.val_sampling_steps", "2")
+    assert len(rank0["val_losses"]) == 1 and rank0["val_losses"] == rank1["val_losses"]
+    with open(tmp_path / "logs" / "ddp" / "metrics.csv") as f:
+        rows = [row for row in csv.DictReader(f) if row.get("val_loss")]
+    assert len(rows) == 1 and float(rows[0]["val/demo/loss"]) == pytest.approx(rank0["val_losses"][0], rel=1e-6)
+    assert float(rows[0]["val/demo/bandwidth/lsd"]) > 0
