@@ -94,25 +94,44 @@ def _training_env(extra_path):
     return env
 
 
-def _fit_on_two_ranks(tmp_path, manifest, *options):
-    """Runs main.py fit on two CPU ranks; returns each rank's report."""
+def _run(tmp_path, subcommand, manifest, *options, devices=2):
+    """Runs a main.py subcommand on `devices` CPU ranks; returns the finished process."""
     (tmp_path / "rank_report.py").write_text(RANK_REPORT_MODULE)
-    (tmp_path / "ranks").mkdir()
+    (tmp_path / "ranks").mkdir(exist_ok=True)
     config = tmp_path / "ddp_test.yaml"
     config.write_text(TEST_CONFIG.format(max_steps=MAX_STEPS, root=tmp_path))
-    command = [sys.executable, "main.py", "fit", "--config", "configs/tiny_cpu.yaml", "--config", str(config),
-               "--trainer.accelerator", "cpu", "--trainer.devices", "2",
+    command = [sys.executable, "main.py", subcommand, "--config", "configs/tiny_cpu.yaml", "--config", str(config),
+               "--trainer.accelerator", "cpu", "--trainer.devices", str(devices),
                "--data.mix_dataset_config", json.dumps({"demo": {"filename": manifest}}), *options]
     try:
         result = subprocess.run(command, cwd=REPO, env=_training_env(str(tmp_path)), capture_output=True,
                                 text=True, timeout=180)
     except subprocess.TimeoutExpired as error:
-        pytest.fail(f"DDP training did not finish in {error.timeout} s:\n{error.stderr}")
+        pytest.fail(f"DDP {subcommand} did not finish in {error.timeout} s:\n{error.stderr}")
     assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def _fit_on_two_ranks(tmp_path, manifest, *options):
+    """Runs main.py fit on two CPU ranks; returns each rank's report."""
+    _run(tmp_path, "fit", manifest, *options)
     reports = {name: json.loads((tmp_path / "ranks" / name).read_text())
                for name in sorted(os.listdir(tmp_path / "ranks"))}
     assert sorted(reports) == ["rank0.json", "rank1.json"]
     return reports["rank0.json"], reports["rank1.json"]
+
+
+def _logged(tmp_path):
+    """The rows of the CSV logger's metrics file."""
+    with open(tmp_path / "logs" / "ddp" / "metrics.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def _add_undecodable(manifest, split, tmp_path):
+    """Appends an undecodable file to the manifest's `split`."""
+    bad = write_corrupt(str(tmp_path / "data" / "demo" / f"bad_{split}.wav"))
+    with open(manifest, "a") as f:
+        f.write(f"{split},{os.path.relpath(bad, tmp_path / 'data')},2.0\n")
 
 
 @pytest.mark.slow
@@ -149,9 +168,7 @@ def test_a_batch_that_failed_to_decode_on_one_rank_does_not_stop_training(tmp_pa
     only. Lightning refuses a step skipped on one rank of several, so that rank adds zero gradients instead: the
     run goes on to the end, and the ranks still end with the same weights."""
     manifest = write_demo_dataset(str(tmp_path / "data"), n_train=1, n_val=1, n_test=0, seconds=2.0)
-    bad = write_corrupt(str(tmp_path / "data" / "demo" / "bad.wav"))
-    with open(manifest, "a") as f:
-        f.write(f"train,{os.path.relpath(bad, tmp_path / 'data')},2.0\n")
+    _add_undecodable(manifest, "train", tmp_path)
     rank0, rank1 = _fit_on_two_ranks(tmp_path, manifest, "--data.batch_size", "1",
                                      "--data.max_failed_file_share", "0.6")
     sizes = list(zip(rank0["batch_sizes"], rank1["batch_sizes"]))
@@ -167,14 +184,30 @@ def test_validation_with_a_rank_whose_files_all_failed_to_decode(tmp_path):
     nothing. Every rank must still take part in reducing the logged means (a rank that logs nothing leaves the
     others waiting for it forever); the run ends, and both ranks see the good file's loss as val_loss."""
     manifest = write_demo_dataset(str(tmp_path / "data"), n_train=2, n_val=1, n_test=0, seconds=2.0)
-    bad = write_corrupt(str(tmp_path / "data" / "demo" / "bad_valid.wav"))
-    with open(manifest, "a") as f:
-        f.write(f"valid,{os.path.relpath(bad, tmp_path / 'data')},2.0\n")
+    _add_undecodable(manifest, "valid", tmp_path)
     rank0, rank1 = _fit_on_two_ranks(tmp_path, manifest, "--data.batch_size", "1", "--data.max_failed_file_share",
                                      "0.6", "--trainer.limit_val_batches", "1.0", "--trainer.val_check_interval",
                                      str(MAX_STEPS), "--model.val_sampling_steps", "2")
     assert len(rank0["val_losses"]) == 1 and rank0["val_losses"] == rank1["val_losses"]
-    with open(tmp_path / "logs" / "ddp" / "metrics.csv") as f:
-        rows = [row for row in csv.DictReader(f) if row.get("val_loss")]
+    rows = [row for row in _logged(tmp_path) if row.get("val_loss")]
     assert len(rows) == 1 and float(rows[0]["val/demo/loss"]) == pytest.approx(rank0["val_losses"][0], rel=1e-6)
     assert float(rows[0]["val/demo/bandwidth/lsd"]) > 0
+
+
+@pytest.mark.slow
+def test_test_scores_with_a_rank_whose_files_all_failed_to_decode(tmp_path):
+    """`main.py test` on two ranks, one of which gets only an undecodable file, gives the scores that one
+    process gives on the good file alone (the same item, restored with the same seed)."""
+    alone, together = tmp_path / "alone", tmp_path / "together"
+    scores = []
+    for root, devices in ((alone, 1), (together, 2)):
+        manifest = write_demo_dataset(str(root / "data"), n_train=1, n_val=0, n_test=1, seconds=2.0)
+        if devices == 2:
+            _add_undecodable(manifest, "test", root)
+        _run(root, "test", manifest, "--data.batch_size", "1", "--data.max_failed_file_share", "0.6",
+             "--model.test_sampling_steps", "2", devices=devices)
+        row = [row for row in _logged(root) if row.get("test/demo/bandwidth/lsd")]
+        assert len(row) == 1
+        scores.append({key: float(value) for key, value in row[0].items() if key.startswith("test/")})
+    assert len(scores[0]) == 8 and all(value > 0 for value in scores[0].values())
+    assert scores[1] == pytest.approx(scores[0], rel=1e-6)
