@@ -39,7 +39,7 @@ class A2SBModule(L.LightningModule):
             optimizer (ignored when resuming a run with --ckpt_path, whose state wins).
         val_t_values: times at which the validation loss is measured.
         val_sampling_steps: time points of the sampled validation restoration (0 disables it).
-        val_restore_items: how many validation items per data set are restored and scored.
+        val_restore_items: how many validation items per data set (and rank) are restored and scored.
         val_cutoff_hz: band edge of the validation bandwidth-extension task.
         test_sampling_steps: time points of the sampled restoration in `test`.
         compile: run the network through torch.compile (keeps the checkpoint keys unchanged).
