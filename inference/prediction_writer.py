@@ -2,6 +2,7 @@
 import os
 
 from lightning.pytorch.callbacks import BasePredictionWriter
+from lightning.pytorch.utilities import rank_zero_info
 
 from inference.engine import Restorer
 from datasets.audio_io import read_input, write_audio
@@ -11,7 +12,8 @@ from models.representation import num_frames
 class RestoredAudioWriter(BasePredictionWriter):
     """Restores every test file named by the predict batches, whole (all channels, full length, in the
     engine's chunks), from the module's `val_cutoff_hz` with `test_sampling_steps` time points, and writes
-    `<output_dir>/<dataset>/<index>_<file name>.wav` (44.1 kHz, FLOAT).
+    `<output_dir>/<dataset>/<index>_<file name>.wav` (44.1 kHz, FLOAT). Files already written there are skipped,
+    so an interrupted run picks up where it stopped (delete the folder to restore them again).
 
     The engine runs the module's network as one expert over MultiDiffusion windows as long as the training
     segments (the context the network learned), overlapping by half.
@@ -23,8 +25,10 @@ class RestoredAudioWriter(BasePredictionWriter):
         self.chunk_seconds = chunk_seconds
         self.overlap_seconds = overlap_seconds
         self.restorer = None
+        self.skipped = 0
 
     def on_predict_start(self, trainer, pl_module):
+        self.skipped = 0
         window = num_frames(trainer.datamodule.segment_samples)
         window -= window % 2 ** pl_module.vf_model.levels
         self.restorer = Restorer(network=None, checkpoints=[pl_module.vf_model], t_cutoffs=[], device=pl_module.device,
@@ -37,9 +41,16 @@ class RestoredAudioWriter(BasePredictionWriter):
         files = trainer.datamodule.test_datasets[dataloader_idx].files
         for index in prediction["index"].tolist():
             path = files[index].path
+            target = os.path.join(folder, f"{index:05d}_{os.path.splitext(os.path.basename(path))[0]}.wav")
+            if os.path.exists(target):
+                self.skipped += 1
+                continue
             audio, _ = read_input(path)
             restored = self.restorer.bandwidth_extension(audio, pl_module.hparams.val_cutoff_hz,
                                                          n_steps=pl_module.hparams.test_sampling_steps, seed=index,
                                                          progress=False)
-            name = f"{index:05d}_{os.path.splitext(os.path.basename(path))[0]}.wav"
-            write_audio(os.path.join(folder, name), restored, "FLOAT")
+            write_audio(target, restored, "FLOAT")
+
+    def on_predict_end(self, trainer, pl_module):
+        if self.skipped:
+            rank_zero_info(f"predict: {self.skipped} files already written under {self.output_dir} were skipped")

@@ -14,7 +14,7 @@ SR = 44100
 
 
 @pytest.mark.slow
-def test_predict_writes_whole_stereo_files(tmp_path):
+def test_predict_writes_whole_stereo_files_and_resumes(tmp_path):
     data = tmp_path / "data"
     data.mkdir()
     stereo = band_limit(np.stack([music_like(3.0, seed=1), music_like(3.0, seed=2)]), 4000)
@@ -33,3 +33,12 @@ def test_predict_writes_whole_stereo_files(tmp_path):
         low = band_energy(restored[:, channel] - stereo[channel], 0, 3500) / band_energy(stereo[channel], 0, 3500)
         assert low < 1e-3
         assert band_energy(restored[:, channel], 5000, 20000) > 100 * band_energy(stereo[channel], 5000, 20000)
+
+    # A second run (as after an interruption) keeps what is written and restores only what is missing.
+    sf.write(written, np.zeros((10, 2)), SR, subtype="FLOAT")
+    sf.write(data / "song2.wav", stereo[:, :SR].T, SR, subtype="PCM_16")
+    with open(manifest, "a") as f:
+        f.write("test,song2.wav,1.0\n")
+    assert main(["predict", "--config", config, "--model.test_sampling_steps", "2"]) == 0
+    assert sf.info(written).frames == 10
+    assert sf.info(os.path.join(out, "predictions", "demo", "00001_song2.wav")).frames == SR
