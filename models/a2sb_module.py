@@ -21,7 +21,6 @@ log = logging.getLogger(__name__)
 
 VAL_TASKS = ("bandwidth", "inpainting")
 SCORES = ("lsd", "log_sispec", "sispec", "ssim")  # what ssr_eval's AudioMetrics.evaluation scores
-SCORES = ("lsd", "log_sispec", "sispec", "ssim")  # what ssr_eval's AudioMetrics.evaluation scores
 
 
 class A2SBModule(L.LightningModule):
