@@ -1,4 +1,4 @@
-"""Two-process DDP training on the CPU (gloo) through main.py and the tiny config, as a user would run it."""
+"""Two-process DDP runs on the CPU (gloo: fit, test, predict) through main.py and the tiny config, as a user would."""
 import csv
 import json
 import os
@@ -7,6 +7,7 @@ import sys
 import textwrap
 
 import pytest
+import soundfile as sf
 import torch
 
 from datasets.synthetic import write_demo_dataset
@@ -211,3 +212,17 @@ def test_test_scores_with_a_rank_whose_files_all_failed_to_decode(tmp_path):
         scores.append({key: float(value) for key, value in row[0].items() if key.startswith("test/")})
     assert len(scores[0]) == 8 and all(value > 0 for value in scores[0].values())
     assert scores[1] == pytest.approx(scores[0], rel=1e-6)
+
+
+@pytest.mark.slow
+def test_predict_on_two_ranks_restores_every_test_file_whole(tmp_path):
+    """Two ranks share three test files; each is restored whole, and no temporary file is left behind."""
+    manifest = write_demo_dataset(str(tmp_path / "data"), n_train=1, n_val=0, n_test=3, seconds=2.0)
+    _run(tmp_path, "predict", manifest, "--data.batch_size", "1", "--model.test_sampling_steps", "2",
+         "--trainer.callbacks+=inference.prediction_writer.RestoredAudioWriter",
+         f"--trainer.callbacks.output_dir={tmp_path / 'predictions'}")
+    written = sorted(os.listdir(tmp_path / "predictions" / "demo"))
+    assert written == ["00000_test_001.wav", "00001_test_002.wav", "00002_test_003.wav"]
+    for name in written:
+        source = tmp_path / "data" / "demo" / name.split("_", 1)[1]
+        assert sf.info(tmp_path / "predictions" / "demo" / name).frames == sf.info(source).frames
