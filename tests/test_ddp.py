@@ -49,8 +49,7 @@ RANK_REPORT_MODULE = textwrap.dedent('''
         def on_train_end(self, trainer, pl_module):
             report = {"world_size": trainer.world_size, "pid": os.getpid(), "global_step": trainer.global_step,
                       "batch_sums": self.batch_sums, "batch_sizes": self.batch_sizes, "val_losses": self.val_losses,
-                      "initial": self.initial,
-                      "final": weights_sum(pl_module)}
+                      "initial": self.initial, "final": weights_sum(pl_module)}
             with open(os.path.join(self.dirpath, f"rank{trainer.global_rank}.json"), "w") as f:
                 json.dump(report, f)
 ''')
