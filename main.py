@@ -10,6 +10,7 @@ from datasets.cli import run_main  # noqa: E402
 from datasets.datamodule import A2SBDataModule  # noqa: E402
 from models.a2sb_module import A2SBModule  # noqa: E402
 from models.checkpoint import check_training_checkpoint  # noqa: E402
+from models.trainer import Trainer  # noqa: E402
 
 
 class A2SBCLI(LightningCLI):
@@ -25,7 +26,8 @@ class A2SBCLI(LightningCLI):
 
 
 def cli(args=None):
-    A2SBCLI(A2SBModule, A2SBDataModule, save_config_kwargs={"overwrite": True}, args=args)
+    # Trainer: Lightning's, whose precision also takes bf16-mixed-if-native (configs/small_cpu.yaml).
+    A2SBCLI(A2SBModule, A2SBDataModule, trainer_class=Trainer, save_config_kwargs={"overwrite": True}, args=args)
 
 
 def main(args=None):

@@ -1,6 +1,7 @@
 """Training steps per second of a CPU config: float32 with plain UNet kernels, float32 with the default
 (Winograd) forward, and bf16 mixed precision (autocast; on a CPU with AVX-512 BF16 its matrix kernels are
-faster, elsewhere bf16 is emulated and slower).
+faster, elsewhere bf16 is emulated and slower). It first prints the CPU's model name and the features that
+decide which kernels run: AVX2, AVX-512, native bf16 (AVX512_BF16, AMX) and torch's CPU kernel set.
 
 Builds the config's model and data module (on the built-in demo data, written to a temporary folder) and
 runs Lightning's fit for --warmup + --steps steps per run, timing only the steps after the warm-up, with
@@ -9,6 +10,7 @@ in machine load hits both alike; the median steps/s of --repeats runs is reporte
 
     python benchmarks/train_speed.py                                  # configs/tiny_cpu.yaml
     python benchmarks/train_speed.py --config my_cpu.yaml --steps 10 --repeats 3
+    python benchmarks/train_speed.py --config configs/small_cpu.yaml --variants winograd,bf16-mixed
 """
 
 import argparse
@@ -28,9 +30,11 @@ sys.path.insert(0, ROOT)
 from datasets.datamodule import A2SBDataModule  # noqa: E402
 from datasets.synthetic import write_demo_dataset  # noqa: E402
 from models.a2sb_module import A2SBModule  # noqa: E402
+from models.trainer import NATIVE_BF16_FLAGS, cpu_info  # noqa: E402
 from models.unet import UNet  # noqa: E402
 
 VARIANTS = {"plain": (False, "32-true"), "winograd": (True, "32-true"), "bf16-mixed": (True, "bf16-mixed")}
+CPU_FEATURES = ("avx2", "avx512f", *NATIVE_BF16_FLAGS)
 
 
 class StepTimer(L.Callback):
@@ -47,6 +51,23 @@ class StepTimer(L.Callback):
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
         if trainer.global_step > self.warmup:
             self.seconds.append(time.perf_counter() - self._start)
+
+
+def describe_cpu() -> str:
+    """One line: the CPU's model name, which of CPU_FEATURES it has, and the kernel set torch dispatches to."""
+    name, flags = cpu_info()
+    features = ", ".join(f"{flag} {'yes' if flag in flags else 'no'}" for flag in CPU_FEATURES)
+    native = any(flag in flags for flag in NATIVE_BF16_FLAGS)
+    return (f"CPU: {name}; {features}; torch CPU kernels {torch.backends.cpu.get_cpu_capability()}; "
+            f"bf16 {'native' if native else 'emulated (slower than float32)'}")
+
+
+def parse_variants(text: str) -> list:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in VARIANTS]
+    if unknown or not names:
+        raise SystemExit(f"--variants: expected some of {', '.join(VARIANTS)}, got {text!r}")
+    return names
 
 
 def read_config(path: str) -> dict:
@@ -86,26 +107,31 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20, help="timed steps per run")
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps at the start of each run")
     parser.add_argument("--repeats", type=int, default=3, help="runs per variant (the median is reported)")
+    parser.add_argument("--variants", default=",".join(VARIANTS),
+                        help=f"comma-separated, the first is the reference (default: {','.join(VARIANTS)})")
     args = parser.parse_args()
+    variants = parse_variants(args.variants)
     config = read_config(args.config)
-    results = {name: [] for name in VARIANTS}
+    print(describe_cpu(), flush=True)
+    results = {name: [] for name in variants}
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as folder:
         write_demo_dataset(folder, n_train=8, n_val=1, n_test=1, seconds=4.0)
         for repeat in range(args.repeats):
-            for name, (winograd, precision) in VARIANTS.items():
+            for name in variants:
+                winograd, precision = VARIANTS[name]
                 rate = steps_per_second(config, folder, winograd, precision, args.warmup, args.steps)
                 results[name].append(rate)
                 print(f"  run {repeat}: {name} {rate:.3f} steps/s", file=sys.stderr, flush=True)
     load_after = os.getloadavg()[0]
-    plain = statistics.median(results["plain"])
+    reference = statistics.median(results[variants[0]])
     print(f"{os.path.basename(args.config)}: {args.steps} steps after {args.warmup} warm-up, {torch.get_num_threads()} "
           f"threads, alternated, median of {args.repeats}; load average {load_before:.1f} before, {load_after:.1f} after")
-    print(f"{'variant':10}  {'steps/s':8}  {'runs':24}  vs plain (the config's own precision is not used)")
+    print(f"{'variant':10}  {'steps/s':8}  {'runs':24}  vs {variants[0]} (the config's own precision is not used)")
     for name, rates in results.items():
         median = statistics.median(rates)
         runs = " ".join(f"{r:.3f}" for r in rates)
-        print(f"{name:10}  {median:<8.3f}  {runs:24}  {median / plain:.2f}x")
+        print(f"{name:10}  {median:<8.3f}  {runs:24}  {median / reference:.2f}x")
 
 
 if __name__ == "__main__":
