@@ -82,7 +82,9 @@ def tiny_config(tmp_path, manifest, **trainer):
     with open(os.path.join(ROOT, "configs", "tiny_cpu.yaml")) as f:
         config = yaml.safe_load(f)
     out = str(tmp_path / "run")
-    config["trainer"].update({"max_steps": 24, "val_check_interval": 12, "enable_progress_bar": False}, **trainer)
+    # A step count, not the demo's wall-clock budget, ends the tests' runs.
+    config["trainer"].update({"max_steps": 24, "max_time": None, "val_check_interval": 12,
+                              "enable_progress_bar": False}, **trainer)
     config["trainer"]["logger"]["init_args"]["save_dir"] = out
     config["trainer"]["callbacks"][0]["init_args"].update(dirpath=os.path.join(out, "ckpt"), every_n_train_steps=12)
     config["trainer"]["callbacks"][2]["init_args"]["output_dir"] = os.path.join(out, "predictions")

@@ -61,6 +61,7 @@ TEST_CONFIG = textwrap.dedent('''
         init_args:
           process_group_backend: gloo
       max_steps: {max_steps}
+      max_time: null
       limit_val_batches: 0
       num_sanity_val_steps: 0
       enable_progress_bar: false
