@@ -23,21 +23,25 @@ def log_spectrogram(audio, n_fft=N_FFT, hop=HOP_LENGTH):
     return 20 * np.log10(np.maximum(mag, 1e-5))
 
 
-def spectrogram_figure(signals, sr=SAMPLE_RATE, title=None, edge=None):
+def spectrogram_figure(signals, sr=SAMPLE_RATE, title=None, edge=None, same_scale=False):
     """Figure with one spectrogram panel per entry of `signals` (name -> mono audio).
 
     `edge` (an EdgeMark) adds a line at the band edge on the first panel and, beside the panels, the average
-    spectrum the edge was read from, with the edge marked and `edge.title` above it.
+    spectrum the edge was read from, with the edge marked and `edge.title` above it. With `same_scale` every
+    panel shares one colour scale, so that a before / after pair compares level for level.
     """
     n = len(signals)
     columns = 2 if edge is not None else 1
     fig = plt.figure(figsize=(10 + 4 * (columns - 1), 2.6 * n))
     grid = fig.add_gridspec(n, columns, width_ratios=[3, 1][:columns])
     axes = [fig.add_subplot(grid[row, 0]) for row in range(n)]
+    specs = {name: log_spectrogram(audio) for name, audio in signals.items()}
+    top = {name: max(spec.max(), -60) for name, spec in specs.items()}
+    if same_scale:
+        top = dict.fromkeys(top, max(top.values()))
     for ax, (name, audio) in zip(axes, signals.items()):
-        spec = log_spectrogram(audio)
         duration = len(audio) / sr
-        ax.imshow(spec, origin="lower", aspect="auto", cmap="magma", vmin=-100, vmax=max(spec.max(), -60),
+        ax.imshow(specs[name], origin="lower", aspect="auto", cmap="magma", vmin=-100, vmax=top[name],
                   extent=(0, duration, 0, sr / 2000))
         ax.set_title(name)
         ax.set_ylabel("kHz")
@@ -72,9 +76,33 @@ def _mark_edge(spectrogram_ax, spectrum_ax, edge):
             ax.axhline(edge.edge_hz / 1000, color="cyan", linestyle="--", linewidth=1)
 
 
-def save_spectrogram_png(path, signals, sr=SAMPLE_RATE, title=None, edge=None):
+def save_spectrogram_png(path, signals, sr=SAMPLE_RATE, title=None, edge=None, same_scale=False):
     """Writes the spectrogram panels of `signals` (name -> mono audio) to `path` atomically."""
-    fig = spectrogram_figure(signals, sr, title, edge)
+    _save(path, spectrogram_figure(signals, sr, title, edge, same_scale))
+
+
+WAVEFORM_COLUMNS = 2000  # a long file is drawn as the min / max of this many stretches: as wide as any screen
+
+
+def save_waveform_png(path, audio, sr=SAMPLE_RATE, spans=(), title=None):
+    """Writes the waveform of mono audio to `path` atomically, with the (start_s, end_s) spans shaded (gaps)."""
+    audio = np.asarray(audio, dtype=np.float32)
+    per_column = max(1, -(-len(audio) // WAVEFORM_COLUMNS))
+    padded = np.pad(audio, (0, -len(audio) % per_column)).reshape(-1, per_column)
+    times = np.arange(len(padded)) * per_column / sr
+    fig, ax = plt.subplots(figsize=(10, 2.2))
+    ax.fill_between(times, padded.min(axis=1), padded.max(axis=1), linewidth=0.5)
+    for start, end in spans:
+        ax.axvspan(start, end, color="red", alpha=0.3, linewidth=0)
+    ax.set_xlim(0, len(audio) / sr)
+    ax.set_xlabel("seconds")
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    _save(path, fig)
+
+
+def _save(path, fig):
     try:
         write_atomically(path, lambda tmp: fig.savefig(tmp, dpi=80, format="png"))
     finally:
