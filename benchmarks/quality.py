@@ -321,9 +321,11 @@ def scores_of(args, method, task, excerpt, gain):
     cache = os.path.join(folder, "scores.json")
     if os.path.isfile(cache):
         with open(cache) as f:
-            return json.load(f)
+            scores = json.load(f)
+        if set(evaluate.METRICS) <= set(scores) and (scores["visqol"] is not None or not args.visqol):
+            return scores  # else scored before a metric was added (or without ViSQOL): score again
     item = evaluate.Item(gain_folder(gain), task.folder, excerpt.name, folder)
-    scores = evaluate.score_item(item)
+    scores = evaluate.score_item(item, visqol=args.visqol)
     scores["level_ratio"] = level_ratio(folder, task)
     with open(os.path.join(folder, "time.json")) as f:
         scores["compute_s"] = json.load(f)["compute_s"]
@@ -372,11 +374,14 @@ def markdown_table(summary, columns):
 
 
 def task_columns(task):
-    band = [("LSD low", "lsd_low", ".3f"), ("LSD high", "lsd_high", ".3f")] if task.kind == "bandwidth" else \
+    band = [("LSD low", "lsd_low", ".3f"), ("LSD high", "lsd_high", ".3f"), ("LSD to edge", "lsd_band", ".3f"),
+            ("LSD above edge", "lsd_above_edge", ".3f")] if task.kind == "bandwidth" else \
         [("LSD gap", "lsd_gap", ".3f")]
     return [("method", "method", ""), ("sampler", "sampler", ""), ("steps", "steps", ""), ("files", "n", "d"),
-            ("LSD", "lsd", ".3f"), *band, ("log-SiSpec", "log_sispec", ".3f"), ("SiSpec", "sispec", ".3f"),
-            ("SSIM", "ssim", ".4f"), ("compute s / audio s", "compute_s_per_s", ".3f")]
+            ("LSD", "lsd", ".3f"), *band, ("envelope corr", "env_corr", ".2f"),
+            ("level in silence dB", "silence_db", ".1f"), ("ViSQOL", "visqol", ".2f"),
+            ("log-SiSpec", "log_sispec", ".3f"), ("SiSpec", "sispec", ".3f"), ("SSIM", "ssim", ".4f"),
+            ("compute s / audio s", "compute_s_per_s", ".3f")]
 
 
 def task_report(args, methods, task, excerpts):
@@ -591,6 +596,8 @@ def build_parser():
                         help="chooses files and excerpt positions, and seeds the samplers (default 0)")
     parser.add_argument("--device", help="torch device for the models (default: cuda when available)")
     parser.add_argument("--out", default="quality_run", help="output folder (default %(default)s)")
+    parser.add_argument("--no-visqol", dest="visqol", action="store_false",
+                        help="leave out the ViSQOL score (it takes about a second per excerpt and method)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     return parser
 

@@ -53,6 +53,36 @@ def music_like(seconds, sr=SAMPLE_RATE, seed=0):
     return out.astype(np.float32)
 
 
+def structured_music(seconds, sr=SAMPLE_RATE, seed=0):
+    """Float32 mono phrases of harmonic notes with rests between them, peak 0.9: the upper partials start,
+    swell and die with the lower ones, so a model that hears the band below a cutoff can tell what lies above
+    it, and when to stay silent. Learnability experiments use it (benchmarks/learnability.py)."""
+    rng = np.random.default_rng(seed)
+    n = int(round(seconds * sr))
+    out = np.zeros(n, dtype=np.float64)
+    t_all = np.arange(n) / sr
+    start = rng.uniform(0.0, 0.3)
+    while start < seconds:
+        phrase_end = min(seconds, start + rng.uniform(0.8, 1.6))
+        while start < phrase_end:
+            dur = rng.choice([0.125, 0.25, 0.375])
+            i0, i1 = int(start * sr), min(n, int((start + dur) * sr))
+            t = t_all[i0:i1] - start
+            f0 = 110.0 * 2 ** (rng.integers(0, 30) / 12)
+            env = np.minimum(1.0, t / 0.004) * np.exp(-t * rng.uniform(3.0, 8.0)) * np.minimum(1.0, (dur - t) / 0.01)
+            loud = rng.uniform(0.3, 1.0)
+            k = np.arange(1, int(0.45 * sr / f0) + 1)
+            phases = rng.uniform(0, 2 * np.pi, len(k))
+            partials = np.sin(2 * np.pi * f0 * np.outer(t, k) + phases) * k ** -0.7
+            out[i0:i1] += loud * env * partials.sum(axis=1)
+            start += dur
+        start += rng.uniform(0.3, 0.8)  # a rest: silence in every band
+    peak = np.max(np.abs(out))
+    if peak > 0:
+        out *= 0.9 / peak
+    return out.astype(np.float32)
+
+
 def write_demo_dataset(root, name="demo", n_train=8, n_val=2, n_test=2, seconds=4.0, seed=0):
     """Writes music-like WAV files and `<root>/<name>_manifest.csv`; returns the manifest path.
 

@@ -8,6 +8,19 @@ EXP_DIR is `<out-root>/<exp>` as written by A2SB_upsample_dataset.py / A2SB_inpa
 - bandwidth tasks (cutoff_freq=<f>): lsd_low and lsd_high, the same LSD over the bins below f and from f up;
 - inpainting tasks: lsd_gap, the LSD over the frames whose centre lies in a gap (the rest is copied input,
   so the whole-file LSD mostly measures how much of the file is gap).
+Whether the regenerated part follows the music (LSD averages over frames, so a steady noise bed at the right
+average level can score well; these cannot be fooled that way):
+- env_corr: correlation over frames of the regenerated region's level (dB) with the original's. Bandwidth
+  tasks: the band from the cutoff to the original's own band edge; inpainting: the gap frames with
+  GAP_CONTEXT_FRAMES neighbours on each side, below the edge. 1 follows the music, 0 a steady bed.
+- silence_db: the regenerated region's level in the frames where the original is silent there (SILENT_DB
+  under its mean level; for inpainting only gap frames), relative to its level where the original is active.
+  -96 dB is digital silence kept silent; a steady bed scores about 0.
+- lsd_band and lsd_above_edge (bandwidth tasks): lsd_high split at the original's band edge, so a method is
+  not judged on a band that the original never had (a codec's empty top octave).
+- visqol: ViSQOL v3's MOS-LQO in audio mode (1 to 5, the perceptual score the field reports; visqol-python),
+  on the whole file resampled to 48 kHz as ViSQOL's audio mode expects; with --no-visqol it is left out.
+The band edge is the one datasets/band_edge.py finds in the original (its Nyquist when it finds none).
 Prints a table per data set and writes results.csv (one row per file) and results.json (rows and means).
 """
 import argparse
@@ -34,7 +47,18 @@ METRIC_N_FFT = 2048  # ssr_eval's STFT, not the representation's: same size, oth
 METRIC_HOP = 441  # ssr_eval's hop at 44.1 kHz (10 ms)
 EPS = 1e-12  # ssr_eval's
 MAX_LENGTH_MISMATCH = 100  # samples; ssr_eval refuses larger differences
-METRICS = ("lsd", "lsd_low", "lsd_high", "lsd_gap", "log_sispec", "sispec", "ssim")
+# Envelope metrics: levels more than ENVELOPE_RANGE_DB under the original's loudest frame all count as that
+# floor (digital silence and a -150 dB noise floor are both "off"); frames SILENT_DB under the original's mean
+# level are silent, frames within ACTIVE_DB of it active; fewer than MIN_SILENT_FRAMES silent frames: no score.
+ENVELOPE_RANGE_DB = 80.0
+SILENT_DB = 50.0
+ACTIVE_DB = 20.0
+MIN_SILENT_FRAMES = 3
+MIN_LEVEL_SPREAD_DB = 1.0  # an original whose level hardly moves gives no envelope to follow
+GAP_CONTEXT_FRAMES = 10  # 0.1 s each side of a gap: the envelope must join its surroundings
+VISQOL_RATE = 48000  # ViSQOL's audio mode works at 48 kHz
+METRICS = ("lsd", "lsd_low", "lsd_high", "lsd_band", "lsd_above_edge", "lsd_gap", "env_corr", "silence_db",
+           "log_sispec", "sispec", "ssim", "visqol")
 COLUMNS = ("dataset", "task", "file") + METRICS
 
 
@@ -87,6 +111,63 @@ def band_lsd(est_mag, ref_mag, cutoff_hz):
     return lsd(est_mag[:split], ref_mag[:split]), lsd(est_mag[split:], ref_mag[split:])
 
 
+def band_edge_hz(ref):
+    """The original's own band edge: where datasets/band_edge.py finds one, else its Nyquist frequency."""
+    from datasets.band_edge import detect_band_edge
+
+    found = detect_band_edge(ref[None])
+    return found.edge_hz if found.status == "edge" else SAMPLE_RATE / 2
+
+
+def frame_levels_db(mag, bins):
+    """Per-frame power (dB) of the rows in `bins` of a (bins x frames) magnitude."""
+    return 10 * np.log10(np.mean(mag[bins] ** 2, axis=0) + EPS)
+
+
+def envelope_scores(est_mag, ref_mag, bins, frames=None, judged=None):
+    """(env_corr, silence_db) of the rows `bins` over the frames `frames` (bool, all when None); silence is
+    judged in the frames `judged` (a subset of `frames`, all of them when None). None where undefined."""
+    n_frames = ref_mag.shape[1]
+    frames = np.ones(n_frames, bool) if frames is None else frames
+    judged = frames if judged is None else judged & frames
+    if not frames.any() or bins.start >= bins.stop:
+        return None, None
+    ref_db, est_db = frame_levels_db(ref_mag, bins), frame_levels_db(est_mag, bins)
+    floor = ref_db[frames].max() - ENVELOPE_RANGE_DB
+    ref_env, est_env = np.maximum(ref_db[frames], floor), np.maximum(est_db[frames], floor)
+    corr = None
+    if ref_env.std() * 2 >= MIN_LEVEL_SPREAD_DB:
+        # a restoration whose level never moves follows nothing: correlation 0, not undefined
+        corr = float(np.corrcoef(ref_env, est_env)[0, 1]) if est_env.std() > 0 else 0.0
+    mean_db = 10 * np.log10(np.mean(10 ** (ref_db[frames] / 10)))
+    silent = judged & (ref_db < mean_db - SILENT_DB)
+    active = frames & (ref_db >= mean_db - ACTIVE_DB)
+    silence = None
+    if silent.sum() >= MIN_SILENT_FRAMES and active.any():
+        est_power = 10 ** (est_db / 10)
+        silence = float(10 * np.log10((est_power[silent].mean() + EPS) / (est_power[active].mean() + EPS)))
+    return corr, silence
+
+
+def gap_frames(n_frames, gaps, context=0):
+    """Frames whose centre lies in a gap, widened by `context` frames on each side."""
+    inside = frames_centred_in_gaps(n_frames, gaps)
+    if context:
+        inside = np.convolve(inside, np.ones(2 * context + 1), mode="same") > 0
+    return inside
+
+
+def visqol_score(est, ref):
+    """ViSQOL v3 MOS-LQO in audio mode of est against ref (mono, 44.1 kHz)."""
+    import soxr
+    from visqol import VisqolApi
+
+    api = VisqolApi()
+    api.create(mode="audio")
+    up = [soxr.resample(np.asarray(x, np.float64), SAMPLE_RATE, VISQOL_RATE) for x in (ref, est)]
+    return float(api.measure_from_arrays(up[0], up[1], VISQOL_RATE).moslqo)
+
+
 def frames_centred_in_gaps(n_frames, gaps):
     """Frames whose centre (frame j is centred on sample j * hop) lies inside one of the gaps."""
     centres = np.arange(n_frames) * METRIC_HOP / SAMPLE_RATE
@@ -96,23 +177,37 @@ def frames_centred_in_gaps(n_frames, gaps):
     return inside
 
 
-def score_channel(est, ref, task):
+def score_channel(est, ref, task, gaps=None, visqol=True):
+    """Every metric of one channel; `gaps` (seconds) overrides the task's periodic gaps."""
     from ssr_eval.metrics import AudioMetrics
 
     scores = dict.fromkeys(METRICS)
     scores.update(AudioMetrics(SAMPLE_RATE).evaluation(est, ref, None))
     est_mag, ref_mag = magnitude(est), magnitude(ref)
+    edge = first_bin_from(band_edge_hz(ref))
     kind, value = task
     if kind == "bandwidth":
         scores["lsd_low"], scores["lsd_high"] = band_lsd(est_mag, ref_mag, value)
+        low = first_bin_from(value)
+        if edge > low:
+            scores["lsd_band"] = lsd(est_mag[low:edge], ref_mag[low:edge])
+            scores["env_corr"], scores["silence_db"] = envelope_scores(est_mag, ref_mag, slice(low, edge))
+        if edge < ref_mag.shape[0]:
+            scores["lsd_above_edge"] = lsd(est_mag[max(low, edge):], ref_mag[max(low, edge):])
     else:
-        inside = frames_centred_in_gaps(ref_mag.shape[1], periodic_gaps(len(ref) / SAMPLE_RATE, *value))
+        gaps = periodic_gaps(len(ref) / SAMPLE_RATE, *value) if gaps is None else gaps
+        inside = gap_frames(ref_mag.shape[1], gaps)
         if inside.any():
             scores["lsd_gap"] = lsd(est_mag[:, inside], ref_mag[:, inside])
+            around = gap_frames(ref_mag.shape[1], gaps, GAP_CONTEXT_FRAMES)
+            scores["env_corr"], scores["silence_db"] = envelope_scores(est_mag, ref_mag, slice(0, edge), around,
+                                                                       inside)
+    if visqol:
+        scores["visqol"] = visqol_score(est, ref)
     return scores
 
 
-def score_item(item):
+def score_item(item, visqol=True):
     """Metrics of one recon.wav against its original.wav, averaged over channels."""
     est, _ = load_audio(os.path.join(item.folder, "recon.wav"), mono=False)
     ref, _ = load_audio(os.path.join(item.folder, "original.wav"), mono=False)
@@ -121,7 +216,7 @@ def score_item(item):
     if abs(est.shape[1] - ref.shape[1]) > MAX_LENGTH_MISMATCH:
         raise ValueError(f"{item.folder}: recon has {est.shape[1]} samples, original {ref.shape[1]}")
     n = min(est.shape[1], ref.shape[1])
-    per_channel = [score_channel(e[:n], r[:n], parse_task(item.task)) for e, r in zip(est, ref)]
+    per_channel = [score_channel(e[:n], r[:n], parse_task(item.task), visqol=visqol) for e, r in zip(est, ref)]
     return {key: _mean([c[key] for c in per_channel]) for key in METRICS}
 
 
@@ -170,7 +265,8 @@ def evaluate(args):
     rows, failures = [], []
     for item in tqdm(items, desc="scoring", unit="file", disable=args.quiet):
         try:
-            rows.append({"dataset": item.dataset, "task": item.task, "file": item.file, **score_item(item)})
+            rows.append({"dataset": item.dataset, "task": item.task, "file": item.file,
+                         **score_item(item, visqol=args.visqol)})
         except (ValueError, OSError) as error:
             failures.append(f"{item.folder}: {error}")
     summary = summarize(rows)
@@ -194,6 +290,8 @@ def build_parser():
                     "SI-spec, SSIM) and write results.csv and results.json into the experiment folder.")
     parser.add_argument("exp_dir", metavar="EXP_DIR", help="experiment folder <out-root>/<exp>")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--no-visqol", dest="visqol", action="store_false",
+                        help="leave out ViSQOL (its audio mode takes about a second per 10 s of audio)")
     return parser
 
 

@@ -119,3 +119,85 @@ def test_empty_experiment_folder_is_one_line_error(tmp_path, capsys):
     assert evaluate.main([str(tmp_path), "--quiet"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error:") and "recon.wav" in err[0]
+
+
+def _levels_to_magnitudes(levels_db, bins=8):
+    """A (bins x frames) magnitude whose every frame has the given band power in dB."""
+    return np.tile(np.sqrt(10 ** (np.asarray(levels_db, float) / 10)), (bins, 1))
+
+
+def test_envelope_scores_follow_closed_forms():
+    ref_db = [0, -6, -12, -3, -70, -80, -75, 0, -9]  # frames 4-6 are silent (mean -3.7 dB, 50 dB under)
+    ref = _levels_to_magnitudes(ref_db)
+    band = slice(0, 8)
+    corr, silence = evaluate.envelope_scores(ref, ref, band)
+    assert corr == pytest.approx(1.0)
+    active = [0, 1, 2, 3, 7, 8]  # within 20 dB of the mean level
+    expected = 10 * np.log10(np.mean(10 ** (np.array(ref_db)[[4, 5, 6]] / 10))
+                             / np.mean(10 ** (np.array(ref_db)[active] / 10)))
+    assert silence == pytest.approx(expected, abs=1e-3)  # EPS (1e-12) is added to every power
+
+    steady = _levels_to_magnitudes([-5] * len(ref_db))
+    corr, silence = evaluate.envelope_scores(steady, ref, band)
+    assert corr == 0.0 and silence == pytest.approx(0.0, abs=1e-9)
+
+    # below the floor (80 dB under the loudest frame) every level counts alike: -90 and -200 dB are both "off"
+    deep = _levels_to_magnitudes([0, -6, -12, -3, -90, -200, -120, 0, -9])
+    corr, _ = evaluate.envelope_scores(deep, ref, band)
+    floored = np.maximum(ref_db, -80)
+    assert corr == pytest.approx(np.corrcoef(floored, [0, -6, -12, -3, -80, -80, -80, 0, -9])[0, 1])
+
+    # silence is judged only where asked (the gap frames of inpainting) and needs three silent frames
+    judged = np.zeros(len(ref_db), bool)
+    judged[[4, 5]] = True
+    assert evaluate.envelope_scores(ref, ref, band, judged=judged)[1] is None
+    # an original that does not move gives no envelope to follow
+    assert evaluate.envelope_scores(ref, _levels_to_magnitudes([-3] * 9), band) == (None, None)
+
+
+@pytest.fixture(scope="module")
+def bed_and_replication():
+    """Music with rests band-limited at 4 kHz, restored by band replication and by a steady noise bed at the
+    original's average spectrum above the cutoff (what an undertrained model lays down)."""
+    import librosa
+
+    from benchmarks.baselines import band_replication
+    from datasets.synthetic import structured_music
+    from inference.A2SB_upsample_dataset import band_limit
+
+    clean = structured_music(4.0, seed=3)
+    degraded = band_limit(clean[None], 4000)[0]
+    spectrum = librosa.stft(clean, n_fft=2048, hop_length=512)
+    mean_magnitude = np.sqrt(np.mean(np.abs(spectrum) ** 2, axis=1, keepdims=True))
+    phases = np.exp(2j * np.pi * np.random.default_rng(0).random(spectrum.shape))
+    bed = mean_magnitude * phases * (np.fft.rfftfreq(2048, 1 / SR) >= 4000)[:, None]
+    noise_bed = degraded + librosa.istft(bed, hop_length=512, length=len(clean)).astype(np.float32)
+    task = ("bandwidth", 4000.0)
+    return {name: evaluate.score_channel(audio, clean, task, visqol=False)
+            for name, audio in (("replication", band_replication(degraded, 4000)), ("bed", noise_bed))}
+
+
+def test_envelope_metrics_tell_a_noise_bed_from_band_replication(bed_and_replication):
+    replication, bed = bed_and_replication["replication"], bed_and_replication["bed"]
+    # LSD prefers the bed: it averages over frames, and the bed has the right average level
+    assert bed["lsd_band"] < replication["lsd_band"]
+    assert replication["env_corr"] > 0.95 and replication["silence_db"] < -50
+    assert abs(bed["env_corr"]) < 0.15 and bed["silence_db"] > -3
+
+
+def test_lsd_splits_at_the_original_band_edge(music):
+    original = _with_floor(band_limited := _scale_band(music(3.0, seed=2), 16000, 1e-5))
+    assert band_limited.shape == original.shape
+    assert evaluate.band_edge_hz(original) == pytest.approx(16000, rel=0.03)
+    recon = _scale_band(original, 4000, 0.5)
+    scores = evaluate.score_channel(recon, original, ("bandwidth", 4000.0), visqol=False)
+    assert scores["lsd_band"] == pytest.approx(HALF_GAIN_LSD, abs=0.03)
+    # above the edge both hold the same faint floor, halved: the same ratio, in a band the original never had
+    assert scores["lsd_above_edge"] == pytest.approx(HALF_GAIN_LSD, abs=0.1)
+
+
+def test_visqol_scores_a_copy_above_a_damaged_one(music):
+    ref = music(3.0, seed=5)
+    copy = evaluate.visqol_score(ref, ref)
+    damaged = evaluate.visqol_score(_scale_band(ref, 4000, 0.0), ref)
+    assert 4.5 < copy <= 5.0 and 1.0 <= damaged < copy - 0.5
