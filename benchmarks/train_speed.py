@@ -127,7 +127,8 @@ def main() -> None:
     reference = statistics.median(results[variants[0]])
     print(f"{os.path.basename(args.config)}: {args.steps} steps after {args.warmup} warm-up, {torch.get_num_threads()} "
           f"threads, alternated, median of {args.repeats}; load average {load_before:.1f} before, {load_after:.1f} after")
-    print(f"{'variant':10}  {'steps/s':8}  {'runs':24}  vs {variants[0]} (the config's own precision is not used)")
+    print(f"{'variant':10}  {'steps/s':8}  {'runs':24}  vs {variants[0]} "
+          f"(the config's own precision is not used)")
     for name, rates in results.items():
         median = statistics.median(rates)
         runs = " ".join(f"{r:.3f}" for r in rates)

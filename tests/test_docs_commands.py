@@ -145,6 +145,23 @@ def test_python_example_runs(example, workdir):
     assert result.returncode == 0, f"{', '.join(fenced('python')[example])}:\n{result.stderr[-2000:]}"
 
 
+def test_relative_links_name_existing_files():
+    """Links between the docs (and to pictures) survive files moving."""
+    history = glob.glob(os.path.join(ROOT, "docs", "*", "*.md"))
+    documents = [*DOCS, *sorted(os.path.relpath(path, ROOT) for path in history),
+                 os.path.join("benchmarks", "README.md")]
+    broken = []
+    for doc in documents:
+        with open(os.path.join(ROOT, doc)) as file:
+            targets = re.findall(r"\]\(([^)\s]+)\)", file.read())
+        for target in targets:
+            path = target.split("#")[0]
+            if path and not re.match(r"[a-z]+:", path) and \
+                    not os.path.exists(os.path.join(ROOT, os.path.dirname(doc), path)):
+                broken.append(f"{doc}: {target}")
+    assert not broken
+
+
 def test_not_run_commands_name_existing_scripts():
     for command in NOT_RUN:
         for script in re.findall(r"scripts/\S+\.sh", command):
