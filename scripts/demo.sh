@@ -17,9 +17,12 @@ python3 scripts/make_demo_data.py --out demo_run/data
 python3 main.py fit --config configs/tiny_cpu.yaml ${DEMO_TRAIN_TIME:+--trainer.max_time "$DEMO_TRAIN_TIME"}
 # Restore the held-out demo files with the degraded input, the classical baseline and the models, and score them:
 # tables, spectrogram PNGs, and original / degraded / restored WAVs side by side.
+shipped() {  # whether inference/released.py registers model $1 and its weights are in the repository
+    python3 -c "import os, sys; from inference.released import MODELS, model_files
+sys.exit(not ('$1' in MODELS and all(map(os.path.isfile, model_files('$1')))))"
+}
 MODELS=(--model tiny=configs/tiny_cpu.yaml:demo_run/tiny/checkpoints/last.ckpt)
-# SHIPPED MODEL (one line): restores with the shipped small model too once inference/released.py registers it.
-python3 -c "from inference.released import MODELS; raise SystemExit('small' not in MODELS)" && MODELS+=(--model small)
+shipped small && MODELS+=(--model small)  # SHIPPED MODEL: the quality run restores with it too once it is there
 python3 benchmarks/quality.py --manifest demo_run/data/demo_manifest.csv "${MODELS[@]}" --tasks bwe4000,inpaint \
     --steps 5 --gains 1 --excerpt-seconds 5 --out demo_run/quality
 cat demo_run/quality/results.md
