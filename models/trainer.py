@@ -12,6 +12,7 @@ from typing import Literal, Optional, Union
 import lightning as L
 import torch
 from lightning.fabric.connector import _PRECISION_INPUT
+from lightning.pytorch.accelerators import CPUAccelerator
 from lightning.pytorch.utilities import rank_zero_info
 
 IF_NATIVE = "bf16-mixed-if-native"
@@ -40,7 +41,7 @@ def runs_on_cpu(accelerator) -> bool:
         return accelerator == "cpu"
     if accelerator is None or accelerator == "auto":
         return not (torch.cuda.is_available() or torch.backends.mps.is_available())
-    return isinstance(accelerator, L.pytorch.accelerators.CPUAccelerator)
+    return isinstance(accelerator, CPUAccelerator)
 
 
 def resolve_precision(precision, accelerator):

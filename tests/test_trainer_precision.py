@@ -4,6 +4,7 @@ import os
 import sys
 
 import pytest
+from lightning.pytorch.accelerators import CPUAccelerator
 
 import models.trainer as trainer_module
 from models.trainer import IF_NATIVE, cpu_info, resolve_precision
@@ -41,9 +42,10 @@ def test_emulated_bf16_falls_back_to_float32(cpu, said):
     assert "32-true" in said() and "AMD EPYC 7B12" in said() and "emulated" in said()
 
 
-def test_other_accelerators_keep_bf16(cpu):
+def test_other_accelerators_keep_bf16_a_cpu_instance_does_not(cpu):
     cpu(EPYC)
     assert resolve_precision(IF_NATIVE, "gpu") == "bf16-mixed"
+    assert resolve_precision(IF_NATIVE, CPUAccelerator()) == "32-true"
 
 
 @pytest.mark.parametrize("precision", ["bf16-mixed", "32-true", "16-mixed", None])
