@@ -1,7 +1,8 @@
 """Training steps per second of a CPU config: float32 with plain UNet kernels, float32 with the default
-(Winograd) forward, and bf16 mixed precision (autocast; on a CPU with AVX-512 BF16 its matrix kernels are
-faster, elsewhere bf16 is emulated and slower). It first prints the CPU's model name and the features that
-decide which kernels run: AVX2, AVX-512, native bf16 (AVX512_BF16, AMX) and torch's CPU kernel set.
+(Winograd) forward, and bf16 mixed precision (autocast; on a CPU with AVX512_BF16 or AMX its matrix kernels
+are faster; elsewhere bf16 is emulated and much slower, so it is left out unless --variants names it). It first
+prints the CPU's model name and the features that decide which kernels run: AVX2, AVX-512, native bf16
+(AVX512_BF16, AMX) and torch's CPU kernel set.
 
 Builds the config's model and data module (on the built-in demo data, written to a temporary folder) and
 runs Lightning's fit for --warmup + --steps steps per run, timing only the steps after the warm-up, with
@@ -30,7 +31,7 @@ sys.path.insert(0, ROOT)
 from datasets.datamodule import A2SBDataModule  # noqa: E402
 from datasets.synthetic import write_demo_dataset  # noqa: E402
 from models.a2sb_module import A2SBModule  # noqa: E402
-from models.trainer import NATIVE_BF16_FLAGS, cpu_info  # noqa: E402
+from models.trainer import NATIVE_BF16_FLAGS, cpu_info, native_bf16  # noqa: E402
 from models.unet import UNet  # noqa: E402
 
 VARIANTS = {"plain": (False, "32-true"), "winograd": (True, "32-true"), "bf16-mixed": (True, "bf16-mixed")}
@@ -57,9 +58,17 @@ def describe_cpu() -> str:
     """One line: the CPU's model name, which of CPU_FEATURES it has, and the kernel set torch dispatches to."""
     name, flags = cpu_info()
     features = ", ".join(f"{flag} {'yes' if flag in flags else 'no'}" for flag in CPU_FEATURES)
-    native = any(flag in flags for flag in NATIVE_BF16_FLAGS)
     return (f"CPU: {name}; {features}; torch CPU kernels {torch.backends.cpu.get_cpu_capability()}; "
-            f"bf16 {'native' if native else 'emulated (slower than float32)'}")
+            f"bf16 {'native' if native_bf16(flags) else 'emulated (slower than float32)'}")
+
+
+def default_variants() -> list:
+    """All variants where bf16 is native; float32 only where it is emulated (a bf16 run of the small config
+    took minutes per step there)."""
+    if native_bf16(cpu_info()[1]):
+        return list(VARIANTS)
+    print("bf16-mixed left out: emulated on this CPU (--variants plain,winograd,bf16-mixed times it anyway)")
+    return ["plain", "winograd"]
 
 
 def parse_variants(text: str) -> list:
@@ -107,12 +116,13 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20, help="timed steps per run")
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps at the start of each run")
     parser.add_argument("--repeats", type=int, default=3, help="runs per variant (the median is reported)")
-    parser.add_argument("--variants", default=",".join(VARIANTS),
-                        help=f"comma-separated, the first is the reference (default: {','.join(VARIANTS)})")
+    parser.add_argument("--variants", help=f"comma-separated from {','.join(VARIANTS)}, the first is the "
+                                           f"reference (default: all; float32 only where bf16 is emulated)")
     args = parser.parse_args()
-    variants = parse_variants(args.variants)
+    variants = parse_variants(args.variants) if args.variants else None
     config = read_config(args.config)
     print(describe_cpu(), flush=True)
+    variants = variants or default_variants()
     results = {name: [] for name in variants}
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as folder:

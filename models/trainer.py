@@ -35,6 +35,11 @@ def cpu_info(path: str = CPUINFO) -> tuple[str, set]:
     return name, set((fields.get("flags") or fields.get("Features") or "").split())
 
 
+def native_bf16(flags: set) -> list:
+    """The flags among `flags` that make bf16 native (empty: bf16 is emulated)."""
+    return [flag for flag in NATIVE_BF16_FLAGS if flag in flags]
+
+
 def runs_on_cpu(accelerator) -> bool:
     """Whether a Trainer with this accelerator setting trains on the CPU."""
     if isinstance(accelerator, str) and accelerator != "auto":
@@ -53,7 +58,7 @@ def resolve_precision(precision, accelerator):
         rank_zero_info(f"trainer.precision {IF_NATIVE}: bf16-mixed (not training on the CPU)")
         return "bf16-mixed"
     name, flags = cpu_info()
-    native = [flag for flag in NATIVE_BF16_FLAGS if flag in flags]
+    native = native_bf16(flags)
     if native:
         rank_zero_info(f"trainer.precision {IF_NATIVE}: bf16-mixed, the CPU ({name}) computes in bf16 "
                        f"({', '.join(native)})")
