@@ -21,6 +21,7 @@ import argparse
 import inspect
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -44,13 +45,14 @@ from datasets.plots import EdgeMark, save_spectrogram_png, save_waveform_png  # 
 from inference import released  # noqa: E402
 from inference.A2SB_inpaint_api import _DETECT_DEFAULTS, describe, parse_gaps  # noqa: E402
 from inference.cli_common import add_model_options, load_restorer, sampling_config  # noqa: E402
-from inference.engine import INPAINT_MODES, Restorer, check_cutoff  # noqa: E402
+from inference.engine import CHECKPOINTS_ENV, INPAINT_MODES, Restorer, check_cutoff  # noqa: E402
 from inference.gaps import detect_gaps, validate_gaps  # noqa: E402
 from models.bridge import check_steps  # noqa: E402
 
 SHIPPED_MODEL = "small"  # the page's model when none is named, once inference/released.py ships it
 BANDWIDTH, INPAINT = "Bandwidth extension", "Inpainting"
 KEPT_CONTAINERS = (".wav", ".flac")  # lossless containers the restored file keeps; others become WAV
+MIB = 1024 * 1024  # Gradio's MB
 CACHE_SWEEP = (600, 3600)  # Gradio's copies of uploads and outputs: every 10 min, those older than an hour go
 
 
@@ -97,7 +99,8 @@ def describe_upload(upload):
 def describe_edge(edge):
     """What the detector concluded, in the words the upsampling tool prints, and what the page does with it."""
     if edge.status == "edge":
-        return f"detected: {edge.message} (confidence {edge.confidence:.2f}); kept as the cutoff unless you type another"
+        return (f"detected: {edge.message} (confidence {edge.confidence:.2f}); kept as the cutoff unless you type "
+                "another")
     if edge.status == "full_band":
         return f"full band: {edge.message}; nothing is missing (type a cutoff to regenerate above it anyway)"
     return f"uncertain: {edge.message}; type a cutoff in Hz to restore"
@@ -245,8 +248,13 @@ def model_options(args):
     """label -> model options as the tools' load_restorer reads them: the model named on the command line first
     (the shipped model when none is), then every other released model whose checkpoints are here."""
     chosen = args
-    if not (args.model or args.config or args.ckpt) and SHIPPED_MODEL in released.MODELS:
-        chosen = Namespace(**{**vars(args), "model": SHIPPED_MODEL})
+    if not (args.model or args.config or args.ckpt):
+        if SHIPPED_MODEL in released.MODELS:
+            chosen = Namespace(**{**vars(args), "model": SHIPPED_MODEL})
+        elif not os.environ.get(CHECKPOINTS_ENV):
+            raise ValueError(f"no model named: pass --config CONFIG.yaml --ckpt CHECKPOINT (e.g. configs/tiny_cpu.yaml "
+                             f"and a checkpoint of it), or --model NAME ({', '.join(released.MODELS)}) with its "
+                             f"checkpoints in the Hugging Face cache")
     options = {_label(chosen): chosen}
     for model in released.MODELS:
         if model != chosen.model and released_here(model):
@@ -354,7 +362,7 @@ def build_page(models, args, sessions):
                 task = gr.Radio([BANDWIDTH, INPAINT], value=BANDWIDTH, label="Task", elem_id="task")
                 with gr.Group(visible=True) as bandwidth_box:
                     cutoff = gr.Number(label="Cutoff (Hz): everything above it is regenerated", precision=0,
-                                       elem_id="cutoff")
+                                       placeholder="the band edge found in the file, or type one", elem_id="cutoff")
                 with gr.Group(visible=False) as inpaint_box:
                     gaps = gr.Textbox(label="Gaps in seconds (START-END, comma-separated)",
                                       placeholder="1.0-1.2, 3.7-4.0", elem_id="gaps")
@@ -477,7 +485,7 @@ def build_parser():
                              "network the machine is on reach the page)")
     parser.add_argument("--port", type=int, default=7860, help="port to listen on (default %(default)s)")
     parser.add_argument("--max-upload-mb", type=float, default=200.0,
-                        help="largest upload accepted, in MB (default %(default)s)")
+                        help="largest upload accepted, in MB of 2^20 bytes (default %(default)s)")
     parser.add_argument("--max-minutes", type=float, default=10.0,
                         help="longest audio accepted, in minutes (default %(default)s)")
     parser.add_argument("--max-queue", type=int, default=16,
@@ -500,14 +508,23 @@ def serve(args):
     check_limits(args)
     models = Models(args)
     root = tempfile.mkdtemp(prefix="a2sb_app_")
+    # Gradio's own copies of uploads and outputs go there too, so that stopping the app removes them all
+    os.environ["GRADIO_TEMP_DIR"] = os.path.join(root, "gradio")
+    signal.signal(signal.SIGTERM, _stop)
     try:
-        page = build_page(models, args, Sessions(root))
+        page = build_page(models, args, Sessions(os.path.join(root, "sessions")))
         page.queue(default_concurrency_limit=1, max_size=args.max_queue)
-        page.launch(server_name=args.host, server_port=args.port, max_file_size=f"{args.max_upload_mb:g}mb",
+        page.launch(server_name=args.host, server_port=args.port, max_file_size=int(args.max_upload_mb * MIB),
                     css=CSS, footer_links=["gradio"], ssr_mode=False, mcp_server=False)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     return 0
+
+
+def _stop(signum, frame):
+    """SIGTERM (a service manager's or a test's stop) ends the app as Ctrl-C does: Gradio closes its server and the
+    app's files are removed."""
+    raise KeyboardInterrupt
 
 
 def main(argv=None):

@@ -196,6 +196,10 @@ def test_the_shipped_model_is_the_default_and_released_models_are_offered_only_w
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "cache"))
     assert list(app.model_options(app_args("--ckpt", "x.ckpt"))) == ["ensemble_2split_sampling.yaml + x.ckpt",
                                                                     "twosplit", "onesplit"]
+    monkeypatch.delenv("A2SB_CHECKPOINTS", raising=False)
+    monkeypatch.delitem(released.MODELS, app.SHIPPED_MODEL, raising=False)
+    with pytest.raises(ValueError, match="^no model named: pass --config CONFIG.yaml --ckpt CHECKPOINT"):
+        app.model_options(app_args())
     monkeypatch.setitem(released.MODELS, app.SHIPPED_MODEL, "small.yaml")
     assert list(app.model_options(app_args()))[0] == app.SHIPPED_MODEL
 
@@ -259,11 +263,13 @@ def answers(url):
 
 @pytest.fixture(scope="module")
 def server(model, tmp_path_factory):
-    """The app on a free local port in a subprocess with the tiny model; stopped at the end of the module."""
+    """The app on a free local port in a subprocess with the tiny model, its temporary files in a folder of their own
+    (`files`); stopped at the end of the module, after which it must have left no file there."""
     config, checkpoints = model
     log_path = tmp_path_factory.mktemp("app") / "server.log"
+    files = tmp_path_factory.mktemp("app_files")
     port = free_port()
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "TMPDIR": str(files)}
     with open(log_path, "w") as log:
         process = subprocess.Popen([sys.executable, APP, "--config", config, "--ckpt", ",".join(checkpoints),
                                     "--device", "cpu", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT,
@@ -276,7 +282,7 @@ def server(model, tmp_path_factory):
             assert time.monotonic() < deadline, f"the app did not start in {SERVER_START_S} s:\n{log_path.read_text()}"
             time.sleep(0.5)
         assert url.rstrip("/") in log_path.read_text()  # it prints its address
-        yield url
+        yield Namespace(url=url, files=files)
     finally:
         process.terminate()
         try:
@@ -284,6 +290,9 @@ def server(model, tmp_path_factory):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=20)
+    # (Gradio leaves an empty folder of its own there, made when it is imported)
+    assert [path for path in files.rglob("*") if path.is_file()] == [], log_path.read_text()
+    assert not list(files.glob("a2sb_app_*")), log_path.read_text()
 
 
 @pytest.fixture
@@ -297,7 +306,7 @@ def browser(tmp_path, monkeypatch):
     monkeypatch.setenv("SE_OFFLINE", "true")
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1100"):
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1250"):
         options.add_argument(argument)
     downloads = tmp_path / "downloads"
     downloads.mkdir()
@@ -315,7 +324,8 @@ def browser(tmp_path, monkeypatch):
 def wait_for(driver, seconds, condition, what):
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, seconds, poll_frequency=0.25).until(condition, message=f"waited {seconds} s for {what}")
+    return WebDriverWait(driver, seconds, poll_frequency=0.25).until(condition,
+                                                                     message=f"waited {seconds} s for {what}")
 
 
 def element(driver, css):
@@ -345,6 +355,12 @@ def set_number(driver, css, value):
     field.send_keys(str(value))
 
 
+def session_folders(server):
+    (root,) = server.files.glob("a2sb_app_*")
+    sessions = root / "sessions"
+    return os.listdir(sessions) if sessions.exists() else []
+
+
 def prepare_bandwidth(driver, url, path, steps):
     """Opens the page, uploads `path`, waits for its band edge and sets the time points."""
     open_page(driver, url)
@@ -367,7 +383,7 @@ def test_the_page_restores_an_upload_and_shows_errors_in_one_line(server, browse
     shots = tmp_path / "screenshots"
     shots.mkdir()
 
-    open_page(browser, server)
+    open_page(browser, server.url)
     browser.save_screenshot(str(shots / "1_empty.png"))
     upload_file(browser, text)
     wait_for(browser, UI_S, lambda d: element(d, "#status").text.strip(), "the error line")
@@ -377,7 +393,7 @@ def test_the_page_restores_an_upload_and_shows_errors_in_one_line(server, browse
     assert "Traceback" not in browser.page_source
     assert not element(browser, "#restore").is_enabled()
 
-    prepare_bandwidth(browser, server, source, steps=3)
+    prepare_bandwidth(browser, server.url, source, steps=3)
     browser.save_screenshot(str(shots / "3_uploaded.png"))
     cutoff = int(element(browser, "#cutoff input").get_attribute("value"))
     assert 3800 < cutoff < 4100
@@ -394,6 +410,10 @@ def test_the_page_restores_an_upload_and_shows_errors_in_one_line(server, browse
     assert (info.samplerate, info.channels, info.frames, info.subtype) == (SAMPLE_RATE, 2, stereo.shape[1], "PCM_16")
     if os.environ.get(UPDATE_SCREENSHOT_ENV) == "1":
         save_small_png(shots / "4_restored.png", SCREENSHOT)
+    # leaving the page ends the session: its files go at once
+    assert session_folders(server)
+    browser.get("about:blank")
+    wait_for(browser, UI_S, lambda d: not session_folders(server), "the session's files to go")
 
 
 def save_small_png(source, target):
@@ -410,10 +430,10 @@ def test_two_restorations_at_once_queue_and_both_finish(server, browser, tmp_pat
     for name in ("first.wav", "second.wav"):
         paths.append(tmp_path / name)
         sf.write(paths[-1], band_limited(music, 3.0, channels=1)[0], SAMPLE_RATE)
-    prepare_bandwidth(browser, server, paths[0], steps=8)  # long enough for the second to wait behind it
+    prepare_bandwidth(browser, server.url, paths[0], steps=8)  # long enough for the second to wait behind it
     first = browser.current_window_handle
     browser.switch_to.new_window("tab")
-    prepare_bandwidth(browser, server, paths[1], steps=3)
+    prepare_bandwidth(browser, server.url, paths[1], steps=3)
     second = browser.current_window_handle
     browser.switch_to.window(first)
     element(browser, "#restore").click()
