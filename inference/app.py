@@ -29,6 +29,7 @@ from argparse import Namespace
 from dataclasses import dataclass
 from html import escape
 
+import numpy as np
 import yaml
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -63,7 +64,7 @@ class Upload:
     """A file as the page holds it: its name as the user knows it, its audio at 44.1 kHz (channels, samples),
     the file's own format, the band edge found in it, and the 16-bit WAV of it that the original player plays."""
     name: str
-    audio: object
+    audio: np.ndarray
     info: AudioInfo
     edge: BandEdge
     preview: str
