@@ -95,21 +95,32 @@ def workdir(tmp_path_factory):
     return root
 
 
-def parse_only_path(workdir):
-    """A folder whose `python` and `python3` run tests/argcheck.py, and log each call to CALLS."""
-    folder = workdir / "argcheck_bin"
+def python_path(workdir, name, body):
+    """A folder whose `python` and `python3` are shell scripts running BODY (where this test's interpreter is
+    $PYTHON): the docs say `python` and `python3`, and a machine may have only one of them."""
+    folder = workdir / name
     if not folder.exists():
         folder.mkdir()
-        for name in ("python", "python3"):
-            path = folder / name
-            path.write_text(f'#!/bin/sh\necho "$*" >> "$CALLS"\n'
-                            f'exec "{sys.executable}" "{os.path.join(ROOT, "tests", "argcheck.py")}" "$@"\n')
+        for program in ("python", "python3"):
+            path = folder / program
+            path.write_text(f'#!/bin/sh\nPYTHON="{sys.executable}"\n{body}\n')
             path.chmod(path.stat().st_mode | stat.S_IXUSR)
     return str(folder)
 
 
-def bash(command, cwd, path_first=None, **env):
-    path = os.pathsep.join(filter(None, [path_first, os.path.dirname(sys.executable), os.environ["PATH"]]))
+def parse_only_path(workdir):
+    """`python` runs tests/argcheck.py and logs each call to $CALLS."""
+    return python_path(workdir, "argcheck_bin", f'echo "$*" >> "$CALLS"\n'
+                                                f'exec "$PYTHON" "{os.path.join(ROOT, "tests", "argcheck.py")}" "$@"')
+
+
+def real_path(workdir):
+    """`python` is this test's interpreter."""
+    return python_path(workdir, "python_bin", 'exec "$PYTHON" "$@"')
+
+
+def bash(command, cwd, path_first, **env):
+    path = os.pathsep.join([path_first, os.environ["PATH"]])
     env = dict(os.environ, PATH=path, OMP_NUM_THREADS="2", **env)
     env.pop("A2SB_CHECKPOINTS", None)
     return subprocess.run(["bash", "-c", command], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
@@ -130,7 +141,7 @@ def test_command_parses(command, workdir, tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("command", sorted(RUN))
 def test_command_runs(command, workdir):
-    result = bash(command, workdir)
+    result = bash(command, workdir, real_path(workdir))
     assert result.returncode == 0, f"{', '.join(COMMANDS[command])}: {command}\n{result.stderr[-2000:]}"
     if RUN[command]:
         assert (workdir / RUN[command]).stat().st_size > 0
