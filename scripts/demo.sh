@@ -2,8 +2,9 @@
 # The whole pipeline on built-in demo material, in about 5 minutes on a 2-core CPU (install excluded): installs,
 # writes music-like demo audio with a manifest, trains the tiny configuration on the CPU for two minutes of wall
 # time (checkpoints and validation spectrograms on the way), then restores the held-out demo files (bandwidth
-# extension from 4 kHz, inpainting) with the classical baselines, the model just trained and, once it is
-# registered, the shipped small model, and scores them side by side.
+# extension from 4 kHz, inpainting) with the classical baselines, the model just trained and, once its weights
+# are in the repository, the shipped small model, and scores them side by side; the small model also restores
+# one excerpt the way a user would, with the cutoff found automatically.
 # DEMO_TRAIN_TIME=DD:HH:MM:SS changes the training budget (default: configs/tiny_cpu.yaml's two minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +27,14 @@ shipped small && MODELS+=(--model small)  # SHIPPED MODEL: the quality run resto
 python3 benchmarks/quality.py --manifest demo_run/data/demo_manifest.csv "${MODELS[@]}" --tasks bwe4000,inpaint \
     --steps 5 --gains 1 --excerpt-seconds 5 --out demo_run/quality
 cat demo_run/quality/results.md
+if shipped small; then
+    # Bandwidth extension as a user runs it on a file: the tool finds the band edge of a degraded excerpt itself.
+    mkdir -p demo_run/auto_cutoff
+    python3 inference/A2SB_upsample_api.py --model small --plot --overwrite -o demo_run/auto_cutoff/restored.wav \
+        -f "$(ls demo_run/quality/excerpts/cutoff_freq=4000/*/degraded.wav | head -1)" \
+        || echo "restoring with the automatic cutoff failed: see the line above"
+    echo "automatic cutoff:     demo_run/auto_cutoff/restored.wav and .png (the small model)"
+fi
 echo "The tiny model learnt from two minutes of synthetic tones: it shows that training, checkpoints, validation"
 echo "pictures and restoration work, not what A2SB can do; it does not beat the classical baselines."
 echo "checkpoints:          demo_run/tiny/checkpoints/"
