@@ -12,7 +12,7 @@ if ! dpkg -s hedgewars-data extremetuxracer-data > /dev/null 2>&1; then
 fi
 python3 scripts/decode_music.py "$OUT" hedgewars=/usr/share/games/hedgewars/Data/Music etr=/usr/share/games/etr/music
 # Held-out tracks: whole files (the tracks are independent pieces, so --group-by file); the seed fixes
-# which four tracks are the test split of the README's Quality table.
+# which four tracks are the test split of the Quality table (README.md, docs/quality.md).
 if [ ! -f "$OUT/real_music_manifest.csv" ]; then
     python3 datasets/prepare_manifest.py "$OUT" -o "$OUT/real_music_manifest.csv" --group-by file \
         --test 0.13 --valid 0.08 --seed 9945

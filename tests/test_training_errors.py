@@ -1,4 +1,5 @@
-"""main.py as a new user meets it: the README's command shape, undecodable data and bad --ckpt_path give one line."""
+"""main.py as a new user meets it: the command shape of docs/training.md, undecodable data and bad --ckpt_path
+give one line."""
 import os
 
 import pytest
@@ -27,7 +28,7 @@ def assert_error_line(code, err, *words):
 
 
 def test_root_folder_alone_finds_the_named_manifest(tmp_path, capsys):
-    # jsonargparse replaces the whole `demo` entry with {root_folder: ...}, as with the README's command
+    # jsonargparse replaces the whole `demo` entry with {root_folder: ...}, as with docs/training.md's command
     data = tmp_path / "music"
     write_demo_dataset(str(data), name="demo", n_train=2, n_val=1, n_test=1, seconds=1.0)
     config, out = tiny_config(tmp_path, str(tmp_path / "elsewhere.csv"))
