@@ -5,6 +5,11 @@ Layout (L = len(hidden_channels) - 1 levels, widths C_0..C_L), named as in the r
   -> middle_block at C_L -> for each i: add the last skip, dec_blocks.i at C_(L-i), us_layers.i
   (C_(L-i) -> C_(L-i-1)) -> output_projection.
 Attention follows the ResBlocks of encoder level l and of decoder stage L - 1 - l for l in attention_levels.
+input_skip adds the input projection's output to the last stage's before the output projection: the
+full-resolution skip of improved-diffusion's UNet, which the released layout lacks (its finest skip is taken
+after the first downsampling). The network's target (x_t - x0) / sigma_fwd(t) holds the input's own noise pixel
+by pixel, which without this skip must squeeze through a stride-2 convolution; small networks trained briefly
+leave much of it in their x0 estimates (a noise bed). It has no parameters, so checkpoints keep their keys.
 Every block is conditioned on [band embedding of its row, time embedding]: constant along frames, so it is
 kept as a (B, E, h, 1) map, built once per resolution and forward.
 The 3x3 convolutions take NNPACK's Winograd kernels on the CPU (models/winograd.py); winograd=False, or
@@ -47,6 +52,7 @@ class UNet(nn.Module):
         attn_input_norm: bool = True,
         checkpointing: bool = False,
         winograd: bool = True,
+        input_skip: bool = False,
     ):
         super().__init__()
         widths = list(hidden_channels)
@@ -58,6 +64,7 @@ class UNet(nn.Module):
         self.time_emb_dim = time_emb_dim
         self.band_emb_dim = band_emb_dim
         self.checkpointing = checkpointing
+        self.input_skip = input_skip
         cond_channels = band_emb_dim + time_emb_dim
 
         def stage(width: int, with_attention: bool) -> nn.ModuleList:
@@ -114,7 +121,7 @@ class UNet(nn.Module):
         height, t_emb = x.shape[-2], t_emb.to(x.dtype)
         cond = [self.conditioning(t_emb, height >> level) for level in range(self.levels + 1)]
 
-        h = self.input_projection(x)
+        h = first = self.input_projection(x)
         skips = []
         for level, (blocks, down) in enumerate(zip(self.enc_blocks, self.ds_layers)):
             h = down(self._run_stage(blocks, h, cond[level]))
@@ -122,6 +129,8 @@ class UNet(nn.Module):
         h = self._run_stage(self.middle_block, h, cond[self.levels])
         for i, (blocks, up) in enumerate(zip(self.dec_blocks, self.us_layers)):
             h = up(self._run_stage(blocks, h + skips.pop(), cond[self.levels - i]))
+        if self.input_skip:
+            h = h + first
         return self.output_projection(h)
 
     def _check_inputs(self, x: torch.Tensor, t_emb: torch.Tensor) -> None:

@@ -204,3 +204,19 @@ def test_gradient_checkpointing_gives_the_same_gradients():
     checkpointed(x, t_emb).square().mean().backward()
     for (name, a), b in zip(plain.named_parameters(), checkpointed.parameters()):
         torch.testing.assert_close(b.grad, a.grad, rtol=1e-5, atol=1e-7, msg=name)
+
+
+def test_input_skip_adds_the_input_projection_before_the_output_projection_with_the_same_keys():
+    plain = randomize_(UNet(**TINY)).eval()
+    skipped = UNet(**TINY, input_skip=True).eval()
+    assert list(skipped.state_dict()) == list(plain.state_dict())  # no parameters: checkpoints load either way
+    skipped.load_state_dict(plain.state_dict())
+    seen = {}
+    skipped.input_projection.register_forward_hook(lambda m, i, o: seen.__setitem__("first", o))
+    skipped.us_layers[-1].register_forward_hook(lambda m, i, o: seen.__setitem__("last", o))
+    skipped.output_projection.register_forward_hook(lambda m, i, o: seen.__setitem__("into_output", i[0]))
+    x, emb = torch.randn(1, 3, 64, 16), torch.randn(1, 128)
+    with torch.no_grad():
+        out = skipped(x, emb)
+        assert torch.equal(seen["into_output"], seen["last"] + seen["first"])
+        assert not torch.allclose(out, plain(x, emb))
