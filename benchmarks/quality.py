@@ -60,6 +60,7 @@ from inference.cli_common import bandwidth_task, inpaint_task, item_folder_name,
 from inference.engine import check_cutoff  # noqa: E402
 from models.bridge import check_steps  # noqa: E402
 from inference.engine import Restorer  # noqa: E402
+from inference import released  # noqa: E402
 from datasets.audio_io import write_audio  # noqa: E402
 from datasets.plots import save_spectrogram_png  # noqa: E402
 
@@ -183,12 +184,16 @@ class Model:
 
 
 def parse_model(text, device, level_norm):
-    """NAME=CONFIG:CKPT[,CKPT...] -> [Model]: one, or with level_norm "both" NAME-norm and NAME-raw."""
-    name, _, rest = text.partition("=")
-    config, _, checkpoints = rest.partition(":")
-    checkpoints = [path for path in checkpoints.split(",") if path]
+    """NAME=CONFIG:CKPT[,CKPT...], or a model name of inference/released.py (`small`: its config and files)
+    -> [Model]: one, or with level_norm "both" NAME-norm and NAME-raw."""
+    if text in released.MODELS:
+        name, config, checkpoints = text, released.model_config(text), released.model_files(text)
+    else:
+        name, _, rest = text.partition("=")
+        config, _, checkpoints = rest.partition(":")
+        checkpoints = [path for path in checkpoints.split(",") if path]
     if not (name and config and checkpoints):
-        raise ValueError(f"--model {text!r}: expected NAME=CONFIG:CKPT[,CKPT...]")
+        raise ValueError(f"--model {text!r}: expected NAME=CONFIG:CKPT[,CKPT...] or one of {', '.join(released.MODELS)}")
     if not MODEL_NAME.match(name) or name in RESERVED_NAMES:
         raise ValueError(f"--model {text!r}: NAME must be letters, digits, '_', '.', '-' and not one of "
                          f"{', '.join(RESERVED_NAMES)}")
@@ -568,7 +573,8 @@ def build_parser():
     parser.add_argument("--split", default="test", help="manifest split to measure (default %(default)s)")
     parser.add_argument("--model", action="append", metavar="NAME=CONFIG:CKPT[,CKPT...]",
                         help="a model row: NAME labels it, CONFIG is a sampling or training config, CKPTs the expert "
-                             "checkpoints in increasing t; repeat to compare models")
+                             "checkpoints in increasing t; or a model name (small: the shipped model); repeat to "
+                             "compare models")
     parser.add_argument("--tasks", default="bwe4000,bwe8000,inpaint",
                         help="comma-separated: bwe<cutoff Hz> and/or inpaint (default %(default)s)")
     parser.add_argument("--steps", type=_int_list, default=[50],

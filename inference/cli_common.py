@@ -49,8 +49,10 @@ def add_model_options(parser, steps_key):
                        help=f"number of sampling time points (default: the config's {steps_key}); fewer is faster "
                             "and rougher")
     group.add_argument("--model", choices=sorted(MODELS),
-                       help="a released model: its sampling config and, unless --ckpt is given, its released "
-                            "checkpoints, fetched from the Hugging Face Hub into its cache on first use")
+                       help="small: the model shipped in this repository (CPU-trained, no download); twosplit, "
+                            "onesplit: the authors' released models, whose checkpoints are fetched from the Hugging "
+                            "Face Hub into its cache on first use (2.26 GB each). The model's sampling config and, "
+                            "unless --ckpt is given, its checkpoints")
     group.add_argument("--config",
                        help="sampling config YAML: network, t_cutoffs, sampling, windows (default: the --model's "
                             f"config, else {default_config})")

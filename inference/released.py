@@ -2,7 +2,8 @@
 
 NVIDIA publishes them on the Hugging Face Hub (model card MODEL_CARD), under `ckpt/` in the repository.
 A short model name (`twosplit`, `onesplit`) picks a sampling config in configs/; the config's
-`checkpoint_files` lists the released files of that model, in increasing t. A released file name that is
+`checkpoint_files` lists the released files of that model, in increasing t. `small` is shipped in this
+repository (pretrained/small/): its config names the file by its path in the repository, and nothing is fetched. A released file name that is
 not a local file is fetched with `hf_hub_download` into the Hugging Face cache (its own progress bars; a
 file already there is not fetched again; HF_HUB_OFFLINE=1 uses the cache only).
 """
@@ -14,7 +15,9 @@ HUB_REPO = "nvidia/audio_to_audio_schrodinger_bridge"
 HUB_FOLDER = "ckpt"
 MODEL_CARD = f"https://huggingface.co/{HUB_REPO}"
 CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
-MODELS = {"twosplit": "ensemble_2split_sampling.yaml", "onesplit": "ensemble_1split_sampling.yaml"}
+REPO_ROOT = os.path.dirname(CONFIG_DIR)
+MODELS = {"twosplit": "ensemble_2split_sampling.yaml", "onesplit": "ensemble_1split_sampling.yaml",
+          "small": "small_sampling.yaml"}
 DEFAULT_MODEL = "twosplit"
 _TRUE = {"1", "ON", "YES", "TRUE"}  # how huggingface_hub reads its boolean environment variables
 
@@ -26,18 +29,21 @@ class HubUnavailableError(ValueError):
 def model_config(model):
     """Path of the sampling config of a released model name."""
     if model not in MODELS:
-        raise ValueError(f"unknown model {model!r}; released models: {', '.join(MODELS)}")
+        raise ValueError(f"unknown model {model!r}; models: {', '.join(MODELS)}")
     return os.path.join(CONFIG_DIR, MODELS[model])
 
 
 def model_files(model):
-    """The released checkpoint file names of a model, in increasing t (its config's checkpoint_files)."""
+    """The checkpoint files of a model, in increasing t (its config's checkpoint_files): the path of weights
+    shipped in this repository, else the released file name on the Hub."""
     with open(model_config(model)) as file:
-        return list(yaml.safe_load(file)["checkpoint_files"])
+        names = list(yaml.safe_load(file)["checkpoint_files"])
+    return [shipped if os.path.isfile(shipped := os.path.join(REPO_ROOT, name)) else name for name in names]
 
 
 def released_names():
-    return {name for model in MODELS for name in model_files(model)}
+    """The file names that are fetched from the Hub."""
+    return {name for model in MODELS for name in model_files(model) if os.path.basename(name) == name}
 
 
 def resolve_checkpoint(path):
