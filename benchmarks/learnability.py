@@ -30,7 +30,7 @@ import yaml  # noqa: E402
 
 from benchmarks.baselines import band_replication, lpc_inpaint  # noqa: E402
 from datasets.cli import run_main  # noqa: E402
-from datasets.constants import HOP_LENGTH, SAMPLE_RATE  # noqa: E402
+from datasets.constants import SAMPLE_RATE  # noqa: E402
 from datasets.files import write_text  # noqa: E402
 from datasets.plots import save_spectrogram_png  # noqa: E402
 from datasets.synthetic import structured_music  # noqa: E402
@@ -114,11 +114,7 @@ def score(est, ref, task, gaps=None):
 
 
 def evaluate_model(args, config, checkpoint, tests):
-    with open(config) as file:
-        segment_frames = 1 + yaml.safe_load(file)["data"]["segment_samples"] // HOP_LENGTH
-    # windows as long as the training segments, so that attention sees as many positions as it learnt on
-    restorer = Restorer.from_config(config, checkpoints=[checkpoint], device="cpu", window_frames=segment_frames,
-                                    hop_frames=segment_frames // 2)
+    restorer = Restorer.from_config(config, checkpoints=[checkpoint], device="cpu")
     results = []
     for path in tests:
         clean = sf.read(path, dtype="float32")[0]

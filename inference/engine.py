@@ -34,6 +34,7 @@ can ((1, 1, H, 1) bands, (1, 1, 1, W) frames), and each chunk is encoded once an
 """
 import inspect
 import os
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,11 +48,11 @@ from datasets.audio_io import MIN_SAMPLES
 from datasets.band_edge import detect_band_edge
 from datasets.constants import HOP_LENGTH, N_BINS, SAMPLE_RATE
 from datasets.level import gain_to_typical
-from inference import chunking, released
+from inference import chunking, compiling, released
 from inference.device import resolve_device
 from inference.ensemble import Ensemble, check_cutoffs
 from inference.gaps import frames_touching_gaps, runs, shortcut_windows, validate_gaps
-from inference.windows import check_window, multidiffusion, plan_windows
+from inference.windows import active_windows, check_window, multidiffusion, plan_windows
 from models.bridge import check_steps, time_grid
 from models.representation import Representation, num_frames
 from models.sampler import sample_bridge
@@ -81,6 +82,12 @@ class Region:
     regenerated frames over the whole file; None means all of them."""
     rows: torch.Tensor | None = None
     frames: torch.Tensor | None = None
+
+
+def process_free_bytes(device_free, total, reserved, allocated, fraction):
+    """Bytes this process may still allocate: what the device has free plus what its allocator holds unused,
+    within the cap of torch.cuda.set_per_process_memory_fraction (fraction of the total)."""
+    return min(device_free + reserved - allocated, fraction * total - allocated)
 
 
 def window_batch_for(free_bytes, bytes_per_window, state_bytes):
@@ -128,8 +135,16 @@ def _read_config(path):
     if "network" not in config and isinstance(config.get("model"), dict):
         # A training config of this project: the UNet is model.vf_model, a single expert.
         model = config["model"]
-        return {"network": (model.get("vf_model") or {}).get("init_args", {}), "t_cutoffs": [],
-                "beta_max": model.get("beta_max", 1.0)}
+        settings = {"network": (model.get("vf_model") or {}).get("init_args", {}), "t_cutoffs": [],
+                    "beta_max": model.get("beta_max", 1.0)}
+        segment = (config.get("data") or {}).get("segment_samples")
+        if segment:
+            # Windows as long as the training segments: attention that learnt on 64-frame segments, shown 256
+            # frames, attends over four times the positions, and a model overfit on one clip then regenerated a
+            # steady bed (envelope correlation 0.26 against 0.67 with 64-frame windows).
+            frames = 1 + int(segment) // HOP_LENGTH
+            settings.update(window_frames=frames, hop_frames=frames // 2)
+        return settings
     return config
 
 
@@ -147,6 +162,12 @@ class Restorer:
             bridge arithmetic stay float32.
         channels_last: the UNet and its inputs in channels_last memory format on CUDA (ignored on the
             CPU). Off by default: whether it pays depends on the card and has not been measured here.
+        compile: "auto" compiles the experts with torch.compile, once for the Restorer's life, at the first
+            restoration whose window passes make it pay by the cost model of inference/compiling.py, on CUDA
+            only; True compiles at the first restoration on any device; False never. Compiled graphs are kept
+            in the user's cache folder, so later processes compile in seconds.
+        compile_costs: the cost model's seconds (compiling.CompileCosts fields: cold_s, cached_s, saving_s).
+        compile_options: keyword arguments of torch.compile, e.g. {"mode": "reduce-overhead"} for CUDA graphs.
         window_frames, hop_frames: MultiDiffusion windows (the hop must divide the window).
         window_batch: windows per UNet call, the setting that bounds GPU memory. None: measured from the
             free GPU memory on CUDA, CPU_WINDOW_BATCH on the CPU.
@@ -163,7 +184,7 @@ class Restorer:
     def __init__(self, network, checkpoints, t_cutoffs, device="cpu", bf16=False, window_frames=256,
                  hop_frames=128, window_batch=None, chunk_seconds=60.0, overlap_seconds=3.0, beta_max=1.0,
                  bandwidth_steps=50, inpainting_steps=200, keep_residual=True, channels_last=False,
-                 normalize_level=True):
+                 normalize_level=True, compile="auto", compile_costs=None, compile_options=None):
         self.device = resolve_device(device)
         checkpoints = [path if isinstance(path, torch.nn.Module) else str(path) for path in checkpoints]
         paths = [path for path in checkpoints if isinstance(path, str)]
@@ -197,6 +218,12 @@ class Restorer:
         self.keep_residual = bool(keep_residual)
         self.normalize_level = bool(normalize_level)
         self._bytes_per_window = None
+        self.compile = compiling.check_compile(compile)
+        self.compile_costs = compiling.compile_costs(compile_costs)
+        self.compile_options = dict(compile_options or {})
+        self.compiled_batch = None  # the one window batch of the compiled graphs, once compiled
+        self.compile_seconds = None  # what compiling took, once compiled
+        self.window_passes = None  # of the last restoration, as the cost model counted them
 
     @classmethod
     def from_config(cls, config_path, checkpoints=None, device=None, **overrides):
@@ -314,15 +341,54 @@ class Restorer:
                              noise_fn=noise_fn, progress=progress)
 
     def _window_batch(self, state_numel):
+        if self.compiled_batch is not None:
+            return self.compiled_batch
         if self.window_batch is not None:
             return self.window_batch
         if self.device.type != "cuda":
             return CPU_WINDOW_BATCH
         if self._bytes_per_window is None:
             self._bytes_per_window = self._measure_window_bytes()
-        free, _ = torch.cuda.mem_get_info(self.device)
-        free += torch.cuda.memory_reserved(self.device) - torch.cuda.memory_allocated(self.device)
+        free, total = torch.cuda.mem_get_info(self.device)
+        # get_per_process_memory_fraction came with torch 2.9; before it no cap could be read back.
+        fraction = getattr(torch.cuda, "get_per_process_memory_fraction", lambda device: 1.0)(self.device)
+        free = process_free_bytes(free, total, torch.cuda.memory_reserved(self.device),
+                                  torch.cuda.memory_allocated(self.device), fraction)
         return window_batch_for(free, self._bytes_per_window, STATE_IMAGES * 4 * state_numel)
+
+    # ---- torch.compile -----------------------------------------------------------------------------------
+    def _prepare(self, windows_per_call, items, state_numel, steps):
+        """Before sampling a restoration: counts its window passes and compiles when asked to or when that
+        pays (inference/compiling.py). windows_per_call: (item, window) pairs per network call, per sampling
+        run (chunk or shortcut batch); items: images of the largest run; state_numel: its image size."""
+        self.window_passes = sum(windows_per_call) * (steps - 1)
+        if self.compile is False or self.compiled_batch is not None or not any(windows_per_call):
+            return
+        if self.compile == "auto" and self.device.type != "cuda":
+            return
+        # The batch is sized for a stereo file at least, since it stays for the Restorer's life; then the
+        # largest run's windows are spread evenly over the calls it needs, so that a full chunk pads nothing.
+        most = max(windows_per_call)
+        calls = -(-most // self._window_batch(state_numel // items * max(items, 2)))
+        batch = -(-most // calls)
+        card = torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else str(self.device)
+        key = compiling.graph_key(card, str(self.ensemble.experts[0]), self.window_frames, batch, self.ensemble.bf16,
+                                  self.ensemble.channels_last, self.compile_options)
+        warm = compiling.compiled_before(key)
+        if self.compile == "auto" and not self.compile_costs.pays(self.window_passes, len(self.ensemble.experts),
+                                                                  warm):
+            return
+        compiling.use_persistent_cache()
+        start = time.perf_counter()
+        self.ensemble.compile_experts(batch, **self.compile_options)
+        x = torch.zeros(batch, 3, N_BINS, self.window_frames, device=self.device)
+        for t in self.ensemble.expert_times():  # compiles now, at the one shape sampling will use
+            self.ensemble.denoiser(t)(x, t)
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        self.compile_seconds = time.perf_counter() - start
+        self.compiled_batch = batch
+        compiling.mark_compiled(key)
 
     def _measure_window_bytes(self):
         """Peak GPU memory of one window through the network (activations and output)."""
@@ -344,6 +410,11 @@ class Restorer:
         chunks = chunking.plan_chunks(num_frames(n_samples), self.chunk_frames, self.overlap_frames)
         generator = torch.Generator(self.device).manual_seed(sampling.seed)
         single = len(chunks) == 1
+        channels = wave.shape[0]
+        per_call = [channels * len(active_windows(None if region.frames is None else region.frames[first:last],
+                                                  last - first, self.window_frames, self.hop_frames))
+                    for first, last in chunks]
+        self._prepare(per_call, channels, channels * 3 * N_BINS * (chunks[0][1] - chunks[0][0]), sampling.steps)
         out = np.empty_like(wave)
         tail = None
         for k, (first, last) in enumerate(tqdm(chunks, desc="chunks", disable=not sampling.progress or single)):
@@ -380,6 +451,9 @@ class Restorer:
         per_batch = max(1, self.chunk_frames // self.window_frames)
         batches = [windows[i:i + per_batch] for i in range(0, len(windows), per_batch)]
         single = len(batches) == 1
+        items = channels * len(batches[0])
+        self._prepare([channels * len(batch) for batch in batches], items, items * 3 * N_BINS * self.window_frames,
+                      sampling.steps)
         for batch in tqdm(batches, desc="windows", disable=not sampling.progress or single):
             x0 = torch.cat([chunking.encode_frames(self.representation, audio, a, b, self.device) for a, b in batch])
             window_flags = torch.stack([region.frames[a:b] for a, b in batch])

@@ -360,3 +360,16 @@ def test_bf16_runs_the_unet_only(experts, music):
     inner = slice(4096, -4096)
     assert np.abs(brick(out - reference, high=3800)[inner]).max() < 1e-6  # measured 6e-8
     assert 0 < np.abs(out - reference).max() < 1e-3  # measured 8.5e-6: bf16 moved the regenerated band only a little
+
+
+def test_a_training_config_restores_in_windows_of_its_training_segments(tmp_path):
+    """A model that learnt on 64-frame segments is restored in 64-frame windows (hop 32), not the released 256."""
+    with open("configs/tiny_cpu.yaml") as file:
+        config = yaml.safe_load(file)
+    weights = str(tmp_path / "tiny.safetensors")
+    save_unet_safetensors(seeded_unet(network=config["model"]["vf_model"]["init_args"]), weights)
+    restorer = Restorer.from_config("configs/tiny_cpu.yaml", checkpoints=[weights], device="cpu")
+    assert (restorer.window_frames, restorer.hop_frames) == (1 + config["data"]["segment_samples"] // 512, 32) == (64, 32)
+    pretrain = Restorer.from_config("configs/tiny_cpu.yaml", checkpoints=[weights], device="cpu", window_frames=128,
+                                    hop_frames=64)
+    assert (pretrain.window_frames, pretrain.hop_frames) == (128, 64)  # an override still wins
