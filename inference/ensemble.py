@@ -6,6 +6,7 @@ import copy
 import torch
 from torch import nn
 
+from inference.compiling import FixedBatch
 from models import bridge
 from models.checkpoint import load_into, load_unet_weights
 from models.denoiser import Denoiser
@@ -47,6 +48,7 @@ class Ensemble(nn.Module):
         if self.channels_last:
             self.experts.to(memory_format=torch.channels_last)
         self.t_to_emb = bridge.TimeEmbedding()
+        self.compiled = []  # a plain list, not submodules: the checkpoint keys stay those of the experts
         self.eval().requires_grad_(False)
 
     @staticmethod
@@ -70,13 +72,29 @@ class Ensemble(nn.Module):
             return torch.autocast(device.type, dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
+    @property
+    def memory_format(self):
+        return torch.channels_last if self.channels_last else torch.contiguous_format
+
+    def compile_experts(self, batch, **options):
+        """From now on each expert runs through torch.compile(expert, **options), always at `batch` windows
+        (compiling.FixedBatch); the graphs are built lazily, on each expert's first call."""
+        self.compiled = [FixedBatch(torch.compile(expert, **options), batch, self.memory_format)
+                         for expert in self.experts]
+
     def denoiser(self, t):
         """The expert in charge of t as a Denoiser: images (b, 3, H, W) -> x0 predictions in their dtype
         (float32 under bf16 too)."""
-        memory_format = torch.channels_last if self.channels_last else torch.contiguous_format
+        index = expert_index(t, self.t_cutoffs)
+        network = self.compiled[index] if self.compiled else self.experts[index]
         device = self.t_to_emb.multipliers.device
-        return Denoiser(self.experts[expert_index(t, self.t_cutoffs)], self.t_to_emb, self.beta_max,
-                        autocast=lambda: self.autocast(device), memory_format=memory_format)
+        return Denoiser(network, self.t_to_emb, self.beta_max, autocast=lambda: self.autocast(device),
+                        memory_format=self.memory_format)
+
+    def expert_times(self):
+        """One time in each expert's range (the middle of it), to call every expert once."""
+        bounds = [0.0, *self.t_cutoffs, 1.0]
+        return [(a + b) / 2 for a, b in zip(bounds, bounds[1:])]
 
     def forward(self, x_t, t):
         return self.denoiser(t)(x_t, t)
