@@ -21,6 +21,7 @@ from models.bridge import check_steps
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATASET_FILES = ("original.wav", "degraded.wav", "recon.wav")
+COMPILE_FLAGS = {"auto": "auto", "on": True, "off": False}  # --compile: the Restorer's compile setting
 READABLE_NAME_CHARS = 80  # of the file's path kept in its output folder name (the end, where the file name is)
 
 
@@ -66,6 +67,11 @@ def add_model_options(parser, steps_key):
     group.add_argument("--device", help="torch device: cpu, cuda, cuda:1, mps (default: cuda when available, else "
                                         "mps when available, else cpu)")
     group.add_argument("--bf16", action="store_true", help="run the network in bfloat16 (faster on recent GPUs)")
+    group.add_argument("--compile", choices=sorted(COMPILE_FLAGS),
+                       help="torch.compile the network: auto compiles on CUDA when the restoration is long enough "
+                            "to win back the compile time (about a minute once, seconds from the cache in "
+                            "~/.cache/a2sb/inductor later); on: always; off: never (default: the config's compile, "
+                            "else auto)")
     group.add_argument("--window-batch", type=int, metavar="K",
                        help="MultiDiffusion windows sent through the network at once; peak GPU memory grows "
                             "with it, so lower it if you run out of memory (default: the config's window_batch, "
@@ -102,6 +108,8 @@ def load_restorer(args):
                  if value is not None}
     if args.bf16:
         overrides["bf16"] = True
+    if args.compile:
+        overrides["compile"] = COMPILE_FLAGS[args.compile]
     checkpoints = [path.strip() for value in args.ckpt or [] for path in value.split(",") if path.strip()]
     if not checkpoints and args.model:
         checkpoints = model_files(args.model)
