@@ -2,25 +2,31 @@
 (errors end as one line through datasets/cli.run_main)."""
 import argparse
 import hashlib
+import inspect
 import itertools
 import os
 import re
 import sys
+from dataclasses import dataclass
 
 from tqdm import tqdm
 
 from datasets.constants import SAMPLE_RATE
 from datasets.manifest import read_manifest
 from inference.device import resolve_device
-from inference.engine import Restorer
+from inference import provenance
+from inference.engine import CHECKPOINTS_ENV, Restorer, _read_config
 from datasets.audio_io import InputError, check_output_path, read_input, write_audio
 from datasets.plots import save_spectrogram_png
-from inference.released import DEFAULT_MODEL, MODELS, model_config, model_files
+from inference.released import DEFAULT_MODEL, MODELS, is_released_name, model_config, model_files, \
+    resolve_checkpoints
 from inference.sharding import shard_slice
 from models.bridge import check_steps
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATASET_FILES = ("original.wav", "degraded.wav", "recon.wav")
+# -n when it is not given and the config has no bandwidth_steps / inpainting_steps: the engine's own default
+ENGINE_DEFAULTS = {name: parameter.default for name, parameter in inspect.signature(Restorer).parameters.items()}
 COMPILE_FLAGS = {"auto": "auto", "on": True, "off": False}  # --compile: the Restorer's compile setting
 READABLE_NAME_CHARS = 80  # of the file's path kept in its output folder name (the end, where the file name is)
 
@@ -29,11 +35,20 @@ READABLE_NAME_CHARS = 80  # of the file's path kept in its output folder name (t
 
 def add_io_options(parser):
     """Input, output and output-format options of the single-file tools."""
-    parser.add_argument("-f", "--input", required=True, metavar="IN", help="audio file to restore (wav, flac, ...)")
+    parser.add_argument("-f", "--input", required=True, metavar="IN",
+                        help="audio file to restore (wav, flac, mp3, ...), or a folder: every audio file under it")
     parser.add_argument("-o", "--output", required=True, metavar="OUT",
-                        help="where to write the restored audio (44.1 kHz, the input's channels); its folder "
-                             "must exist")
-    parser.add_argument("--overwrite", action="store_true", help="replace OUT (and its PNG) if it exists")
+                        help="where to write the restored audio (44.1 kHz, the input's channels), and OUT.json with "
+                             "what made it; its folder must exist. With a folder as input: the output folder, where "
+                             "the input tree is mirrored (WAV and FLAC keep their format, others become WAV)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace OUT (and its PNG) if it exists; with a folder, restore every file again")
+    parser.add_argument("--redo-changed", action="store_true",
+                        help="with a folder: restore again the outputs made with other settings (model, config, "
+                             "steps, seed, cutoff or gaps, input) instead of refusing to run")
+    parser.add_argument("--shard", metavar="I/N",
+                        help="with a folder: restore shard I of N (from 0) of its files, e.g. 0/4 on the first of "
+                             "four GPUs; under torchrun the shard comes from RANK/WORLD_SIZE when this is not given")
     parser.add_argument("--subtype", metavar="SUBTYPE",
                         help="output sample format, e.g. PCM_16, PCM_24, FLOAT (default: the input's PCM_16, "
                              "PCM_24 or FLOAT; other inputs map to the nearest of those)")
@@ -91,29 +106,110 @@ def _float_list(text):
 def sampling_config(args):
     """--config, else the --model's config, else (dataset tools) configs/<EXP>.yaml when it exists, else the
     default model's config."""
+    return _sampling_config(args)[0]
+
+
+def _sampling_config(args):
+    """(sampling_config(args), the option or default it came from, for messages)."""
     if args.config:
-        return args.config
+        return args.config, "--config"
     if args.model:
-        return model_config(args.model)
+        return model_config(args.model), f"--model {args.model}"
     named = os.path.join(REPO_ROOT, "configs", f"{getattr(args, 'exp_name', None)}.yaml")
-    return named if os.path.isfile(named) else model_config(DEFAULT_MODEL)
+    if os.path.isfile(named):
+        return named, f"-exp {args.exp_name}"
+    return model_config(DEFAULT_MODEL), f"the default model {DEFAULT_MODEL}"
 
 
-def load_restorer(args):
-    """Builds the Restorer once for the whole run from the model options; says which device and config."""
-    device = resolve_device(args.device)
-    config = sampling_config(args)
-    print(f"device: {device}{'' if args.device else ' (the best available; --device to choose)'}; config: {config}")
+@dataclass(frozen=True)
+class ModelChoice:
+    """What the model options resolve to, checked and with released names fetched, before any weights load."""
+    model: str | None
+    config: str
+    checkpoints: list
+    overrides: dict
+    steps: int  # -n, else the config's default for the task
+
+
+def _split_paths(values):
+    return [path.strip() for value in values for path in value.split(",") if path.strip()]
+
+
+def choose_model(args, steps_key="bandwidth_steps"):
+    """Resolves --model, --config, --ckpt ($A2SB_CHECKPOINTS) and -n; errors name the option that fixes them and
+    where the value came from."""
+    resolve_device(args.device)  # a device this machine lacks fails before anything is fetched or loaded
+    config, config_from = _sampling_config(args)
+    settings = _read_config(config)
+    if args.ckpt:
+        checkpoints, source = _split_paths(args.ckpt), "--ckpt"
+    elif args.model:
+        checkpoints, source = model_files(args.model), f"--model {args.model}"
+    elif os.environ.get(CHECKPOINTS_ENV):
+        checkpoints, source = _split_paths([os.environ[CHECKPOINTS_ENV]]), f"${CHECKPOINTS_ENV}"
+    else:
+        checkpoints, source = [], None
+    if not checkpoints:
+        names = ", ".join(settings.get("checkpoint_files") or [])
+        raise ValueError(f"no checkpoints: pass --model ({', '.join(sorted(MODELS))}), or --ckpt PATH once per expert "
+                         f"in increasing t{f' ({names})' if names else ''}, or set {CHECKPOINTS_ENV}=path1,path2 "
+                         f"(config {config}, from {config_from})")
+    local = [path for path in checkpoints if not is_released_name(path)]
+    folders = [path for path in local if os.path.isdir(path)]
+    if folders:
+        raise ValueError(f"checkpoint path(s) {', '.join(folders)} (from {source}): is a directory; pass the "
+                         "checkpoint files inside it with --ckpt")
+    missing = [path for path in local if not os.path.isfile(path)]
+    if missing:
+        raise FileNotFoundError(f"checkpoint file(s) not found: {', '.join(missing)} (from {source}); pass "
+                                "--ckpt PATH once per expert, in increasing t")
+    t_cutoffs, cutoffs_from = ((args.t_cutoffs, "--t-cutoffs") if args.t_cutoffs is not None
+                               else (settings.get("t_cutoffs", []), f"t_cutoffs of {config}"))
+    if len(checkpoints) != len(t_cutoffs) + 1:
+        raise ValueError(f"{len(checkpoints)} checkpoint(s) from {source} but {len(t_cutoffs)} cut point(s) "
+                         f"{list(t_cutoffs)} from {cutoffs_from}, which need {len(t_cutoffs) + 1}: pass --ckpt once "
+                         "per expert in increasing t, or --t-cutoffs (or --model / --config for another ensemble)")
     overrides = {name: value for name, value in (("t_cutoffs", args.t_cutoffs), ("window_batch", args.window_batch))
                  if value is not None}
     if args.bf16:
         overrides["bf16"] = True
     if args.compile:
         overrides["compile"] = COMPILE_FLAGS[args.compile]
-    checkpoints = [path.strip() for value in args.ckpt or [] for path in value.split(",") if path.strip()]
-    if not checkpoints and args.model:
-        checkpoints = model_files(args.model)
-    return Restorer.from_config(config, checkpoints=checkpoints or None, device=device, **overrides)
+    steps = args.n_steps if args.n_steps is not None else settings.get(steps_key, ENGINE_DEFAULTS[steps_key])
+    return ModelChoice(args.model, config, resolve_checkpoints(checkpoints), overrides, int(steps))
+
+
+def load_restorer(args, choice=None):
+    """Builds the Restorer once for the whole run from the chosen model (choose_model(args) when not given);
+    says which device and config."""
+    choice = choice or choose_model(args)
+    device = resolve_device(args.device)
+    print(f"device: {device}{'' if args.device else ' (the best available; --device to choose)'}; "
+          f"config: {choice.config}")
+    return Restorer.from_config(choice.config, checkpoints=choice.checkpoints, device=device, **choice.overrides)
+
+
+def run_settings(args, choice):
+    """The provenance settings that every output of this run shares (inference/provenance.py)."""
+    return provenance.model_settings(choice.config, choice.checkpoints, choice.overrides, choice.steps, args.seed,
+                                     args.ode)
+
+
+def run_facts(args, choice):
+    return provenance.model_facts(choice.model, choice.config, choice.checkpoints, args.device or "default")
+
+
+def write_record(args, choice, task, plan):
+    """OUT.json beside a single file's output: what made it (inference/provenance.py)."""
+    settings = provenance.file_settings(run_settings(args, choice), task.settings, args.input)
+    provenance.write_record(args.output, settings, run_facts(args, choice),
+                            {"source": os.path.abspath(args.input), **plan.params})
+
+
+def write_copy_record(args, task, plan):
+    """OUT.json beside an input copied through unrestored (no model was used)."""
+    provenance.write_record(args.output, provenance.file_settings({}, task.settings, args.input), {},
+                            {"source": os.path.abspath(args.input), "copied": plan.message})
 
 
 def check_sampling_options(args):

@@ -20,6 +20,7 @@ MODELS = {"twosplit": "ensemble_2split_sampling.yaml", "onesplit": "ensemble_1sp
           "small": "small_sampling.yaml"}
 DEFAULT_MODEL = "twosplit"
 _TRUE = {"1", "ON", "YES", "TRUE"}  # how huggingface_hub reads its boolean environment variables
+HUB_PROBE_SECONDS = 5.0  # for the one request that asks whether the Hub answers
 
 
 class HubUnavailableError(ValueError):
@@ -46,12 +47,70 @@ def released_names():
     return {name for model in MODELS for name in model_files(model) if os.path.basename(name) == name}
 
 
+def is_released_name(path):
+    """A bare released file name that is not a local file: it is looked up in the Hub cache, else fetched."""
+    path = str(path)
+    return not os.path.exists(path) and os.path.basename(path) == path and path in released_names()
+
+
 def resolve_checkpoint(path):
     """A local path as it is; a bare released file name that is not a local file: its copy in the Hub cache."""
-    path = str(path)
-    if os.path.exists(path) or os.path.basename(path) != path or path not in released_names():
-        return path
-    return fetch(path)
+    return resolve_checkpoints([path])[0]
+
+
+def resolve_checkpoints(paths):
+    """resolve_checkpoint of every path, asking the Hub at most once when some are not cached: where it cannot
+    be reached (or HF_HUB_OFFLINE is set), one error names every missing file, at once (no retries)."""
+    paths = [str(path) for path in paths]
+    names = [path for path in paths if is_released_name(path)]
+    if not names:
+        return paths
+    offline = os.environ.get("HF_HUB_OFFLINE", "").upper() in _TRUE
+    found = {name: _cached(name) for name in names}
+    missing = [name for name, cached in found.items() if cached is None]
+    if missing:
+        why = "offline mode (HF_HUB_OFFLINE) and not in the cache" if offline else _unreachable(missing[0])
+        if why:
+            raise HubUnavailableError(_unavailable_message(missing, why))
+        found.update({name: fetch(name) for name in missing})
+    return [found.get(path, path) for path in paths]
+
+
+def _cache_dir():
+    # huggingface_hub reads HF_HUB_CACHE once, when first imported; this follows the environment as it is now.
+    return os.environ.get("HF_HUB_CACHE") or (os.path.join(os.environ["HF_HOME"], "hub")
+                                              if os.environ.get("HF_HOME") else None)
+
+
+def _cached(name):
+    """Path of a released file in the Hub cache, None when it is not there (no network)."""
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    try:
+        return hf_hub_download(HUB_REPO, f"{HUB_FOLDER}/{name}", cache_dir=_cache_dir(), local_files_only=True)
+    except (LocalEntryNotFoundError, OSError):
+        return None
+
+
+def _unreachable(name):
+    """None when the Hub answers about `name` now; else why not. One request, no retries (huggingface_hub's
+    download retries a dead network five times, 23 s, with a line each)."""
+    from huggingface_hub import get_hf_file_metadata, hf_hub_url
+
+    try:
+        get_hf_file_metadata(hf_hub_url(HUB_REPO, f"{HUB_FOLDER}/{name}"), timeout=HUB_PROBE_SECONDS)
+    except Exception as error:  # httpx's transport errors are no OSErrors; any failure means the Hub did not answer
+        return f"the Hub cannot be reached ({type(error).__name__})"
+    return None
+
+
+def _unavailable_message(names, why):
+    files = " ".join(f"{HUB_FOLDER}/{name}" for name in names)
+    ckpts = " ".join(f"--ckpt /path/to/{name}" for name in names)
+    return (f"cannot fetch {', '.join(names)} from {HUB_REPO}: {why}; download {'them' if len(names) > 1 else 'it'} "
+            f"from {MODEL_CARD} (Files, folder {HUB_FOLDER}/) and pass {ckpts}, or fetch into the cache while online "
+            f"(hf download {HUB_REPO} {files}) and run with HF_HUB_OFFLINE=1")
 
 
 def fetch(name):
@@ -59,17 +118,8 @@ def fetch(name):
     from huggingface_hub import hf_hub_download
     from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError
 
-    # huggingface_hub reads HF_HUB_OFFLINE and HF_HUB_CACHE once, when first imported; these follow the
-    # environment as it is now.
-    offline = os.environ.get("HF_HUB_OFFLINE", "").upper() in _TRUE
-    cache = os.environ.get("HF_HUB_CACHE") or (os.path.join(os.environ["HF_HOME"], "hub")
-                                               if os.environ.get("HF_HOME") else None)
     try:
-        return hf_hub_download(HUB_REPO, f"{HUB_FOLDER}/{name}", cache_dir=cache, local_files_only=offline)
+        return hf_hub_download(HUB_REPO, f"{HUB_FOLDER}/{name}", cache_dir=_cache_dir())
     except (EntryNotFoundError, HfHubHTTPError, OSError) as error:
-        why = "offline mode (HF_HUB_OFFLINE) and not in the cache" if offline else \
-            f"the Hub cannot be reached ({type(error).__name__})"
-        raise HubUnavailableError(
-            f"{name}: cannot fetch {HUB_FOLDER}/{name} of {HUB_REPO}: {why}; download it from {MODEL_CARD} "
-            f"(Files, folder {HUB_FOLDER}/) and pass --ckpt /path/to/{name}, or fetch it into the cache while "
-            f"online: hf download {HUB_REPO} {HUB_FOLDER}/{name}") from None
+        raise HubUnavailableError(_unavailable_message([name], f"the download failed ({type(error).__name__})")) \
+            from None

@@ -107,14 +107,18 @@ def test_model_and_sampling_options_reach_the_engine(tmp_path, music, capsys, mo
             return audio
 
     monkeypatch.setattr("inference.cli_common.Restorer", FakeRestorer)
+    monkeypatch.chdir(tmp_path)  # the files are checked (and hashed for OUT.json) before the engine sees them
+    for name in ("a.ckpt", "b.ckpt", "c.ckpt"):
+        (tmp_path / name).write_bytes(name.encode())
+    (tmp_path / "c.yaml").write_text("network: {}\nt_cutoffs: [0.3, 0.6]\n")
     sf.write(tmp_path / "in.wav", band_limit(music(1.0)[None], 4000)[0], SR, subtype="PCM_16")
     code, _, err = run(["-f", tmp_path / "in.wav", "-o", tmp_path / "out.wav", "--cutoff", 5000, "-n", 7,
                         "--config", "c.yaml", "--ckpt", "a.ckpt", "--checkpoints", "b.ckpt,c.ckpt",
-                        "--device", "cpu", "--t-cutoffs", "0.5", "--window-batch", 3, "--bf16", "--seed", 11,
+                        "--device", "cpu", "--t-cutoffs", "0.3,0.6", "--window-batch", 3, "--bf16", "--seed", 11,
                         "--ode", "--quiet"], capsys)
     assert code == 0, err
     assert calls["from_config"] == ("c.yaml", ["a.ckpt", "b.ckpt", "c.ckpt"], torch.device("cpu"),
-                                    {"t_cutoffs": [0.5], "window_batch": 3, "bf16": True})
+                                    {"t_cutoffs": [0.3, 0.6], "window_batch": 3, "bf16": True})
     assert calls["bandwidth_extension"] == ((1, SR), 5000.0, {"n_steps": 7, "seed": 11, "ode": True,
                                                               "progress": False})
 
@@ -132,7 +136,7 @@ def test_no_clear_edge_is_refused_with_what_was_seen(tmp_path, capsys, monkeypat
     assert "no clear band edge found" in err and "falls gradually from" in err and "pass --cutoff HZ" in err
 
 
-def test_a_low_rate_file_is_cut_at_its_nyquist(tmp_path, music, capsys, monkeypatch):
+def test_a_low_rate_file_is_cut_at_its_nyquist(tmp_path, music, model, capsys, monkeypatch):
     cutoffs = []
 
     class FakeRestorer:
@@ -146,7 +150,8 @@ def test_a_low_rate_file_is_cut_at_its_nyquist(tmp_path, music, capsys, monkeypa
 
     monkeypatch.setattr("inference.cli_common.Restorer", FakeRestorer)
     sf.write(tmp_path / "in.wav", soxr.resample(music(3.0), SR, 8000), 8000, subtype="PCM_16")
-    code, printed, err = run(["-f", tmp_path / "in.wav", "-o", tmp_path / "out.wav", "--quiet"], capsys)
+    code, printed, err = run(["-f", tmp_path / "in.wav", "-o", tmp_path / "out.wav", "--quiet", "--config", model[0],
+                              "--ckpt", ",".join(model[1])], capsys)
     assert code == 0, err
     assert cutoffs == [4000.0] and "detected cutoff: 4000 Hz, confidence 1.00" in printed
 

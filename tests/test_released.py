@@ -1,4 +1,9 @@
 """Released checkpoints by name (through a pre-filled Hugging Face cache, offline: no network) and device choice."""
+import os
+import subprocess
+import sys
+import time
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -12,6 +17,7 @@ from inference.device import resolve_device
 from inference.engine import Restorer
 
 SR = 44100
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
@@ -96,10 +102,42 @@ def test_offline_without_the_file_says_what_to_place_where(tmp_path, monkeypatch
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     code, _, err = run(A2SB_upsample_api, ["-f", band_limited, "-o", tmp_path / "out.wav", "--cutoff", 4000,
-                                           "--config", model[0], "--ckpt", "A2SB_onesplit_0.0_1.0_release.ckpt",
-                                           "--device", "cpu"], capsys)
+                                           "--config", single_expert_config(tmp_path), "--ckpt",
+                                           "A2SB_onesplit_0.0_1.0_release.ckpt", "--device", "cpu"], capsys)
     assert_one_line_error(code, err, "A2SB_onesplit_0.0_1.0_release.ckpt", "offline", released.MODEL_CARD,
                           "--ckpt /path/to/A2SB_onesplit_0.0_1.0_release.ckpt")
+
+
+@pytest.mark.parametrize("offline", [True, False])
+def test_unreachable_hub_is_one_fast_line_naming_every_file(tmp_path, band_limited, offline):
+    """--model twosplit with an empty cache: offline, or with the Hub at a closed port (no network). One line that
+    names both files, the --ckpt to pass and HF_HUB_OFFLINE, with no retry chatter (the next test times the Hub
+    question without the imports of a new process, which take many seconds on a busy machine)."""
+    env = {**os.environ, "HF_HUB_CACHE": str(tmp_path / "empty"), "HF_ENDPOINT": "http://127.0.0.1:9"}
+    env.pop("A2SB_CHECKPOINTS", None)
+    env.pop("HF_HUB_OFFLINE", None)
+    if offline:
+        env["HF_HUB_OFFLINE"] = "1"
+    done = subprocess.run([sys.executable, os.path.join(ROOT, "inference", "A2SB_upsample_api.py"), "-f",
+                           str(band_limited), "-o", str(tmp_path / "out.wav"), "--cutoff", "4000", "--model",
+                           "twosplit", "--device", "cpu"], env=env, capture_output=True, text=True, timeout=60)
+    names = released.model_files("twosplit")
+    assert_one_line_error(done.returncode, done.stderr, *names, *(f"--ckpt /path/to/{name}" for name in names),
+                          "HF_HUB_OFFLINE")
+
+
+@pytest.mark.parametrize("offline", ["1", ""])
+def test_the_hub_question_itself_takes_under_5_seconds(tmp_path, monkeypatch, offline):
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", "http://127.0.0.1:9")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", offline)
+    released.resolve_checkpoints(["x.ckpt"])  # imports huggingface_hub outside the timing
+    started = time.monotonic()
+    with pytest.raises(released.HubUnavailableError, match="HF_HUB_OFFLINE"):
+        released.resolve_checkpoints(released.model_files("twosplit"))
+    assert time.monotonic() - started < 5
 
 
 def test_unknown_names_are_local_paths(tmp_path, band_limited, model, capsys):
