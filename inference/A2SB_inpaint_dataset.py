@@ -45,7 +45,7 @@ def inpaint_dataset(args):
         return restorer.inpaint(degraded, file_gaps(degraded, args.inp_len, args.inp_every), n_steps=args.n_steps,
                                 seed=args.seed, ode=args.ode, mode=args.mode, progress=False)
 
-    return run_dataset(args, inpaint_task(args.inp_len, args.inp_every), degrade, restore)
+    return run_dataset(args, inpaint_task(args.inp_len, args.inp_every), degrade, restore, "inpainting_steps")
 
 
 def build_parser():

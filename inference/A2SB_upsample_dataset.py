@@ -40,7 +40,7 @@ def upsample_dataset(args):
                                             ode=args.ode, progress=False)
 
     return run_dataset(args, bandwidth_task(args.cutoff_freq), lambda audio: band_limit(audio, args.cutoff_freq),
-                       restore)
+                       restore, "bandwidth_steps")
 
 
 def build_parser():

@@ -328,6 +328,9 @@ def add_dataset_options(parser):
     parser.add_argument("--shard", metavar="I/N",
                         help="process shard I of N (from 0) of the selected rows, e.g. 0/4 on the first of four "
                              "GPUs; under torchrun the shard comes from RANK/WORLD_SIZE when this is not given")
+    parser.add_argument("--redo-changed", action="store_true",
+                        help="restore again the files whose recon.wav was made with other settings (model, config, "
+                             "steps, seed, input) instead of refusing to run")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
@@ -355,11 +358,12 @@ def task_folder(args, task):
     return os.path.join(existing_path(args.out_root), args.exp_name, args.dataset_name, task)
 
 
-def run_dataset(args, task, degrade, restore):
+def run_dataset(args, task, degrade, restore, steps_key):
     """Writes original.wav, degraded.wav and recon.wav for each selected test file (docs/DESIGN.md, "Dataset tools").
 
     degrade(audio) -> degraded audio; restore(restorer, degraded) -> restored audio. Files whose recon.wav
-    exists are skipped; the models are loaded once, and only when some file is left. A failing file is
+    exists, made with this run's settings (recon.wav.json, inference/provenance.py), are skipped; made with
+    others, the run is refused unless --redo-changed; the models are loaded once, and only when some file is left. A failing file is
     reported and the run goes on; the exit status is 1 if any failed.
     """
     jobs = dataset_jobs(args, task)
@@ -370,11 +374,28 @@ def run_dataset(args, task, degrade, restore):
         raise InputError(f"{task_dir}: cannot create the output folder ({error.strerror})") from None
     if not os.access(task_dir, os.W_OK):
         raise InputError(f"{task_dir}: the output folder is not writable")
-    pending = [(path, folder) for path, folder in jobs if not os.path.exists(os.path.join(folder, "recon.wav"))]
+    choice = choose_model(args, steps_key)
+    settings = run_settings(args, choice)
+    wanted = {path: provenance.file_settings(settings, {"task": task, "mode": getattr(args, "mode", None)}, path)
+              for path, _ in jobs}
+    pending, changed = [], []
+    for path, folder in jobs:
+        recon = os.path.join(folder, "recon.wav")
+        differs = provenance.differences(provenance.read_settings(recon), wanted[path]) \
+            if os.path.exists(recon) else None
+        if differs is None or (differs and args.redo_changed):
+            pending.append((path, folder))
+        elif differs:
+            changed.append((recon, differs))
+    if changed:
+        recon, differs = changed[0]
+        raise ValueError(f"{task_dir}: {len(changed)} recon.wav were made with other settings than this run's, e.g. "
+                         f"{recon}: {'; '.join(differs)}; pass --redo-changed to restore them again with these "
+                         "settings, or choose another -exp")
     print(f"{args.dataset_name} {task}: {len(jobs)} test files, {len(jobs) - len(pending)} already done")
     if not pending:
         return 0
-    restorer = load_restorer(args)
+    restorer = load_restorer(args, choice)
     failures = []
     for path, folder in tqdm(pending, desc=task, unit="file", disable=args.quiet):
         try:
@@ -382,6 +403,8 @@ def run_dataset(args, task, degrade, restore):
             degraded = degrade(original)
             restored = restore(restorer, degraded)
             os.makedirs(folder, exist_ok=True)
+            recon = os.path.join(folder, "recon.wav")
+            provenance.write_record(recon, wanted[path], run_facts(args, choice), {"source": os.path.abspath(path)})
             # recon.wav goes last: its presence marks the file as done
             for name, audio in zip(DATASET_FILES, (original, degraded, restored)):
                 write_audio(os.path.join(folder, name), audio, "FLOAT")

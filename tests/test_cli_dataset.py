@@ -1,5 +1,6 @@
 """The dataset tools (A2SB_upsample_dataset.py, A2SB_inpaint_dataset.py) and evaluate.py on their output."""
 import csv
+import json
 import os
 
 import numpy as np
@@ -201,3 +202,19 @@ def test_outputs_of_runs_from_inside_inference_are_ignored_by_git():
         pytest.skip("not a git checkout")
     for path in ("exp/a/recon.wav", "inference/exp/a/recon.wav"):
         assert subprocess.run(["git", "check-ignore", "-q", path], cwd=repo).returncode == 0, path
+
+
+@pytest.mark.slow
+def test_a_rerun_with_other_settings_is_refused_until_redo_changed(tmp_path, manifest_dir, model, capsys):
+    """recon.wav.json records what made each recon.wav: a rerun with another -n is not told "already done"."""
+    common = ["-dn", "demo", "-exp", "e", "-inp_len", 0.3, "-inp_every", 1.0, "--manifest-dir", manifest_dir,
+              "--out-root", tmp_path / "out", "--end", 1, *model_args(model)]
+    assert run(A2SB_inpaint_dataset, common, capsys)[0] == 0
+    (folder,) = (tmp_path / "out" / "e" / "demo" / "inpaint_0.3_every_1").iterdir()
+    assert json.loads((folder / "recon.wav.json").read_text())["settings"]["steps"] == 2
+    code, _, err = run(A2SB_inpaint_dataset, [*common, "-n", 3], capsys)
+    assert code == 1 and len(err.strip().splitlines()) == 1
+    assert "1 recon.wav were made with other settings" in err and "steps 2 -> 3" in err and "--redo-changed" in err
+    code, printed, err = run(A2SB_inpaint_dataset, [*common, "-n", 3, "--redo-changed"], capsys)
+    assert code == 0 and "restored 1, skipped 0, failed 0" in printed, err
+    assert json.loads((folder / "recon.wav.json").read_text())["settings"]["steps"] == 3
