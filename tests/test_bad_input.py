@@ -204,7 +204,17 @@ def test_missing_checkpoint_and_wrong_count(tmp_path, wav, capsys, model):
     code, _, err = restore_with(tmp_path, wav, capsys, config, [checkpoints[0], tmp_path / "gone.ckpt"])
     assert_one_line_error(code, err, "gone.ckpt", "not found")
     code, _, err = restore_with(tmp_path, wav, capsys, config, [checkpoints[0]])
-    assert_one_line_error(code, err, "1 cut point", "2 checkpoint")
+    assert_one_line_error(code, err, "1 checkpoint(s) from --ckpt", "1 cut point(s) [0.5] from t_cutoffs of", "need 2",
+                          "--t-cutoffs")
+
+
+def test_checkpoint_errors_say_where_the_paths_came_from(tmp_path, wav, capsys, model, monkeypatch):
+    monkeypatch.setenv("A2SB_CHECKPOINTS", f"{model[1][0]},{tmp_path / 'gone.ckpt'}")
+    code, _, err = restore_with(tmp_path, wav, capsys, model[0], [])
+    assert_one_line_error(code, err, "gone.ckpt", "not found", "(from $A2SB_CHECKPOINTS)", "--ckpt")
+    monkeypatch.delenv("A2SB_CHECKPOINTS")
+    code, _, err = restore_with(tmp_path, wav, capsys, model[0], [])
+    assert_one_line_error(code, err, "no checkpoints", "--model", "--ckpt", "A2SB_CHECKPOINTS", "from --config")
 
 
 def test_check_output_path_accepts_a_new_file(tmp_path):
