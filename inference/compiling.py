@@ -51,9 +51,10 @@ def compile_costs(settings):
     """CompileCosts from None (the defaults), a CompileCosts, or a mapping of some of its fields (a config)."""
     if settings is None or isinstance(settings, CompileCosts):
         return settings or CompileCosts()
-    unknown = sorted(set(settings) - set(CompileCosts.__dataclass_fields__))
+    known = sorted(CompileCosts.__dataclass_fields__)
+    unknown = sorted(set(settings) - set(known))
     if unknown:
-        raise ValueError(f"compile_costs: unknown field(s) {unknown}; known: {sorted(CompileCosts.__dataclass_fields__)}")
+        raise ValueError(f"compile_costs: unknown field(s) {unknown}; known: {known}")
     costs = CompileCosts(**{name: float(value) for name, value in settings.items()})
     if min(costs.cold_s, costs.cached_s) < 0 or costs.saving_s <= 0:
         raise ValueError(f"compile_costs: the seconds must not be negative and saving_s must be positive, got {costs}")
