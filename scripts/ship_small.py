@@ -1,0 +1,67 @@
+"""Ships a trained checkpoint as the repository's small model (`--model small`): its UNet weights as safetensors in
+pretrained/small/, and the reference restoration that tests/test_small_model.py compares every CPU against.
+
+    python scripts/ship_small.py runs/small/checkpoints/last.ckpt
+
+The network must be the one configs/small_sampling.yaml describes. PROVENANCE.md beside the weights is written
+by hand: data, licence, config, steps, wall time, machine.
+"""
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import numpy as np  # noqa: E402
+
+from datasets.cli import run_main  # noqa: E402
+from datasets.files import write_atomically  # noqa: E402
+from datasets.synthetic import structured_music  # noqa: E402
+from inference import released  # noqa: E402
+from inference.A2SB_upsample_dataset import band_limit  # noqa: E402
+from inference.engine import Restorer  # noqa: E402
+from models.checkpoint import save_unet_safetensors  # noqa: E402
+
+REFERENCE = os.path.join(released.REPO_ROOT, "tests", "data", "small_reference.npz")
+REFERENCE_CUTOFF_HZ = 4000.0
+REFERENCE_STEPS = 5
+REFERENCE_SEED = 0
+
+
+def reference_input():
+    """The fixed generated input of the reference restoration: 3 s of phrases with rests, band-limited."""
+    return band_limit(structured_music(3.0, seed=7)[None], REFERENCE_CUTOFF_HZ)[0]
+
+
+def reference_restoration(restorer):
+    return restorer.bandwidth_extension(reference_input(), REFERENCE_CUTOFF_HZ, n_steps=REFERENCE_STEPS,
+                                        seed=REFERENCE_SEED, progress=False)
+
+
+def ship(args):
+    config = released.model_config("small")
+    target = os.path.join(released.REPO_ROOT, released.model_files("small")[0])
+    # Loading through the sampling config checks that the checkpoint is the network it describes.
+    restorer = Restorer.from_config(config, checkpoints=[args.checkpoint], device="cpu")
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    save_unet_safetensors(restorer.ensemble.experts[0], target)
+    print(f"wrote {target} ({os.path.getsize(target) / 2**20:.1f} MiB)")
+    shipped = Restorer.from_config("small", device="cpu")
+    restored = reference_restoration(shipped)
+    def save(tmp):  # to an open file: given a name, numpy would add ".npz" to it
+        with open(tmp, "wb") as file:
+            np.savez_compressed(file, restored=restored)
+
+    write_atomically(REFERENCE, save)
+    print(f"wrote {REFERENCE}")
+    return 0
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("checkpoint", help="a checkpoint of configs/small.yaml (Lightning .ckpt or safetensors)")
+    return run_main(ship, parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
