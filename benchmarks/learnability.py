@@ -41,28 +41,25 @@ from inference.cli_common import periodic_gaps  # noqa: E402
 from inference.engine import Restorer  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-EXPERIMENTS = {  # (train seeds, test seeds, seconds)
-    "overfit": ([0], [0], 4.0),
-    "synthetic": (list(range(1, 25)), [1001, 1002, 1003, 1004], 6.0),
+EXPERIMENTS = {  # seeds of the clips in each split, and their length in seconds
+    "overfit": ({"train": [0], "valid": [0], "test": [0]}, 4.0),
+    "synthetic": ({"train": list(range(1, 25)), "valid": [1001], "test": [1001, 1002, 1003, 1004]}, 6.0),
 }
 GAP_SECONDS, GAP_PERIOD = 0.3, 1.0
 
 
 def write_data(folder, experiment):
     """The clips and their manifest; returns the test files."""
-    train, test, seconds = EXPERIMENTS[experiment]
+    splits, seconds = EXPERIMENTS[experiment]
     os.makedirs(folder, exist_ok=True)
     rows, tests = [], []
-    for seed in sorted(set(train) | set(test)):
+    for seed in sorted({seed for seeds in splits.values() for seed in seeds}):
         name = f"clip{seed:04d}.wav"
         path = os.path.join(folder, name)
         if not os.path.isfile(path):
             sf.write(path, structured_music(seconds, seed=seed), SAMPLE_RATE, subtype="FLOAT")
-        splits = (["train"] if seed in train else []) + (["valid", "test"] if seed in test else [])
-        if experiment == "synthetic" and seed in test:
-            splits = ["test"] + (["valid"] if seed == test[0] else [])
-        rows += [f"{split},{name},{seconds}" for split in splits]
-        if seed in test:
+        rows += [f"{split},{name},{seconds}" for split, seeds in splits.items() if seed in seeds]
+        if seed in splits["test"]:
             tests.append(path)
     write_text(os.path.join(folder, "manifest.csv"), "\n".join(rows) + "\n")
     return tests
