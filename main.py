@@ -6,7 +6,7 @@ from lightning.pytorch.cli import LightningCLI
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from datasets.cli import run_main  # noqa: E402
+from audiokit.cli import run_main  # noqa: E402
 from datasets.datamodule import A2SBDataModule  # noqa: E402
 from models.a2sb_module import A2SBModule  # noqa: E402
 from models.checkpoint import check_training_checkpoint  # noqa: E402

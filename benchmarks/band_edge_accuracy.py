@@ -1,4 +1,4 @@
-"""Automatic band edge (datasets/band_edge.py) on real music: excerpts of many lengths and offsets.
+"""Automatic band edge (audiokit/band_edge.py) on real music: excerpts of many lengths and offsets.
 
     python benchmarks/band_edge_accuracy.py /usr/share/games/etr/music /usr/share/games/hedgewars/Data/Music
 
@@ -31,12 +31,13 @@ from tqdm import tqdm
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from audiokit.band_edge import detect_band_edge  # noqa: E402
+from audiokit.constants import SAMPLE_RATE  # noqa: E402
+from audiokit.decoding import load_audio  # noqa: E402
+from audiokit.files import write_text  # noqa: E402
 from benchmarks.restore import print_table  # noqa: E402
-from datasets.audio import SAMPLE_RATE, load_audio  # noqa: E402
-from datasets.band_edge import detect_band_edge  # noqa: E402
 from datasets.synthetic import music_like  # noqa: E402
 from inference.A2SB_upsample_dataset import band_limit  # noqa: E402
-from datasets.files import write_text  # noqa: E402
 
 WITHIN = (-0.05, 0.02)
 FAR_BELOW = -0.15

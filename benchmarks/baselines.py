@@ -17,8 +17,8 @@ band_replication adds to the input only content from the cutoff up, lpc_inpaint 
 import numpy as np
 from scipy import linalg, signal
 
-from datasets.audio import channel_rows
-from datasets.constants import HOP_LENGTH, N_FFT, SAMPLE_RATE
+from audiokit.constants import HOP_LENGTH, N_FFT, SAMPLE_RATE
+from audiokit.decoding import channel_rows
 
 PHASE_STEP_BINS = N_FFT // HOP_LENGTH  # a shift by a multiple of this many bins keeps the phase advance per hop
 # soxr's anti-aliasing filter starts to roll off at about 90% of the cutoff: the source band ends there.

@@ -29,8 +29,8 @@ import torch
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from audiokit.constants import SAMPLE_RATE  # noqa: E402
 from benchmarks.restore import TINY_NETWORK, default_device, print_table  # noqa: E402
-from datasets.constants import SAMPLE_RATE  # noqa: E402
 from datasets.synthetic import music_like  # noqa: E402
 from inference.engine import Restorer  # noqa: E402
 from inference.evaluate import band_lsd, magnitude  # noqa: E402

@@ -4,8 +4,8 @@ Writes --files music-like files of --minutes each (each file tiles its own 30 s 
 depend on the content) with a manifest, then times two ways of producing 130560-sample training segments:
 
 - partial read: the training dataset (datasets.segments.TrainSegments), which decodes only the segment's
-  frames with datasets.audio.read_segment;
-- whole file: decode the whole file (datasets.audio.load_audio), then cut the segment out.
+  frames with audiokit.decoding.read_segment;
+- whole file: decode the whole file (audiokit.decoding.load_audio), then cut the segment out.
 
 Both run in this process on warm page cache, so the table compares decoding work, not disk speed. Before
 timing, it checks that both ways give the same samples.
@@ -24,8 +24,8 @@ import soundfile as sf
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from datasets.audio import load_audio, peak_normalize, read_segment  # noqa: E402
-from datasets.constants import SAMPLE_RATE, SEGMENT_SAMPLES  # noqa: E402
+from audiokit.constants import SAMPLE_RATE, SEGMENT_SAMPLES  # noqa: E402
+from audiokit.decoding import load_audio, peak_normalize, read_segment  # noqa: E402
 from datasets.manifest import read_manifest, select_files  # noqa: E402
 from datasets.segments import TrainSegments  # noqa: E402
 from datasets.synthetic import music_like  # noqa: E402

@@ -44,9 +44,9 @@ import yaml
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from datasets.audio_io import read_input, write_audio  # noqa: E402
-from datasets.constants import HOP_LENGTH, N_BINS, N_FFT, SAMPLE_RATE  # noqa: E402
-from datasets.files import write_text  # noqa: E402
+from audiokit.constants import HOP_LENGTH, N_BINS, N_FFT, SAMPLE_RATE  # noqa: E402
+from audiokit.files import write_text  # noqa: E402
+from audiokit.tool_io import read_input, write_audio  # noqa: E402
 from datasets.synthetic import music_like  # noqa: E402
 from inference.chunking import frames_for  # noqa: E402
 from inference.engine import Restorer  # noqa: E402

@@ -18,9 +18,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import torch  # noqa: E402
 
+from audiokit.cli import run_main  # noqa: E402
 from corrupt.degrade import degrade  # noqa: E402
 from corrupt.masks import bandwidth_mask, cutoff_bin  # noqa: E402
-from datasets.cli import run_main  # noqa: E402
 from datasets.synthetic import structured_music  # noqa: E402
 from inference.engine import Restorer, _read_config  # noqa: E402
 from models import bridge  # noqa: E402

@@ -28,11 +28,11 @@ import numpy as np  # noqa: E402
 import soundfile as sf  # noqa: E402
 import yaml  # noqa: E402
 
+from audiokit.cli import run_main  # noqa: E402
+from audiokit.constants import SAMPLE_RATE  # noqa: E402
+from audiokit.files import write_text  # noqa: E402
+from audiokit.plots import save_spectrogram_png  # noqa: E402
 from benchmarks.baselines import band_replication, lpc_inpaint  # noqa: E402
-from datasets.cli import run_main  # noqa: E402
-from datasets.constants import SAMPLE_RATE  # noqa: E402
-from datasets.files import write_text  # noqa: E402
-from datasets.plots import save_spectrogram_png  # noqa: E402
 from datasets.synthetic import structured_music  # noqa: E402
 from inference import evaluate  # noqa: E402
 from inference.A2SB_inpaint_dataset import silence_gaps  # noqa: E402

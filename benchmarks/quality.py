@@ -47,22 +47,23 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
+from audiokit.cli import run_main  # noqa: E402
+from audiokit.constants import SAMPLE_RATE  # noqa: E402
+from audiokit.decoding import info, load_audio, read_segment  # noqa: E402
+from audiokit.files import write_text  # noqa: E402
+from audiokit.plots import save_spectrogram_png  # noqa: E402
+from audiokit.tool_io import write_audio  # noqa: E402
 from benchmarks.baselines import band_replication, lpc_inpaint  # noqa: E402
-from datasets.audio import SAMPLE_RATE, info, load_audio, read_segment  # noqa: E402
-from datasets.files import write_text  # noqa: E402
 from datasets.manifest import read_manifest  # noqa: E402
 from datasets.prepare_manifest import find_audio  # noqa: E402
 from inference import evaluate  # noqa: E402
+from inference import released  # noqa: E402
 from inference.A2SB_inpaint_dataset import file_gaps, silence_gaps  # noqa: E402
 from inference.A2SB_upsample_dataset import band_limit  # noqa: E402
-from datasets.cli import run_main  # noqa: E402
 from inference.cli_common import bandwidth_task, inpaint_task, item_folder_name, periodic_gaps  # noqa: E402
+from inference.engine import Restorer  # noqa: E402
 from inference.engine import check_cutoff  # noqa: E402
 from models.bridge import check_steps  # noqa: E402
-from inference.engine import Restorer  # noqa: E402
-from inference import released  # noqa: E402
-from datasets.audio_io import write_audio  # noqa: E402
-from datasets.plots import save_spectrogram_png  # noqa: E402
 
 GAP_SECONDS, GAP_PERIOD = 0.3, 5.0
 MIN_EXCERPT_SECONDS = 3.0  # room for the first 0.3 s gap (2.35-2.65 s) and some context after it

@@ -28,7 +28,7 @@ import torch
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from datasets.constants import SAMPLE_RATE  # noqa: E402
+from audiokit.constants import SAMPLE_RATE  # noqa: E402
 from datasets.synthetic import music_like  # noqa: E402
 from models.checkpoint import save_released_layout  # noqa: E402
 from models.unet import UNet  # noqa: E402

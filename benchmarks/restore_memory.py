@@ -19,7 +19,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from datasets.constants import SAMPLE_RATE  # noqa: E402
+from audiokit.constants import SAMPLE_RATE  # noqa: E402
 
 NET = dict(hidden_channels=[32, 32, 32, 64], attention_levels=[], num_res_blocks=1, num_heads=1, dropout=0.0)
 

@@ -27,7 +27,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from datasets.constants import N_BINS  # noqa: E402
+from audiokit.constants import N_BINS  # noqa: E402
 from models.unet import UNet  # noqa: E402
 
 FRAMES = 256

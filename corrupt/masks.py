@@ -9,7 +9,7 @@ import math
 
 import torch
 
-from datasets.constants import N_FFT, SAMPLE_RATE
+from audiokit.constants import N_FFT, SAMPLE_RATE
 
 TRAIN_GAP_FRACTIONS = (0.03378, 0.5404)  # 0.1 s to 1.6 s of a 256-frame segment
 VALID_GAP_FRACTION = 0.1013  # 0.3 s

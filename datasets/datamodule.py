@@ -24,7 +24,7 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader
 
-from datasets.constants import SEGMENT_SAMPLES
+from audiokit.constants import SEGMENT_SAMPLES
 from datasets.manifest import ManifestError, read_manifest, select_files
 from datasets.segments import CentredSegments, EpochSampler, FailureTracker, TrainSegments, collate_segments
 

@@ -12,7 +12,7 @@ import csv
 import os
 from dataclasses import dataclass
 
-from datasets.constants import N_BINS, N_FFT, SAMPLE_RATE
+from audiokit.constants import N_BINS, N_FFT, SAMPLE_RATE
 
 SPLITS = ("train", "valid", "test")
 SPLIT_ALIASES = {"val": "valid", "validation": "valid"}

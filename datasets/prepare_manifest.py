@@ -5,7 +5,7 @@
 Walks AUDIO_DIR (wav, flac, ogg, opus, mp3, aiff, ...) and writes `split,file_path,duration,true_sampling_rate`
 rows that datasets/manifest.py reads, paths relative to the manifest's folder.
 
-- true_sampling_rate is twice the band edge found by datasets/band_edge.py (lossy codecs and old masters stop
+- true_sampling_rate is twice the band edge found by audiokit/band_edge.py (lossy codecs and old masters stop
   well below Nyquist), or the file's own rate when it is full band. With apply_sr_loss_mask the training loss
   then ignores the empty band instead of teaching the model to leave it empty. When the detector is unsure,
   the row gets UNCERTAIN_TRUE_SR, below the 32 kHz floor, so loss-masked training leaves the file out rather
@@ -30,10 +30,10 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from datasets.audio import load_audio  # noqa: E402
-from datasets.band_edge import detect_band_edge  # noqa: E402
-from datasets.cli import run_main  # noqa: E402
-from datasets.files import write_text  # noqa: E402
+from audiokit.band_edge import detect_band_edge  # noqa: E402
+from audiokit.cli import run_main  # noqa: E402
+from audiokit.decoding import load_audio  # noqa: E402
+from audiokit.files import write_text  # noqa: E402
 from datasets.manifest import MIN_TRUE_SR  # noqa: E402
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif", ".aifc", ".w64", ".caf")

@@ -13,8 +13,9 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
-from datasets.audio import AudioReadError, info, peak_normalize, read_segment
-from datasets.constants import SAMPLE_RATE
+from audiokit.cli import UserError
+from audiokit.constants import SAMPLE_RATE
+from audiokit.decoding import AudioReadError, info, peak_normalize, read_segment
 
 log = logging.getLogger(__name__)
 FAILED_PATHS_SHOWN = 5
@@ -28,7 +29,7 @@ class FailedSample(NamedTuple):
     source: str = ""  # "<manifest> line <n>" that lists the file
 
 
-class TooManyFailedFilesError(RuntimeError):
+class TooManyFailedFilesError(UserError):
     """More than the allowed share of a split's distinct files failed to decode."""
 
 

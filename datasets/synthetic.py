@@ -9,7 +9,7 @@ import os
 import numpy as np
 import soundfile as sf
 
-from datasets.constants import SAMPLE_RATE
+from audiokit.constants import SAMPLE_RATE
 
 
 def music_like(seconds, sr=SAMPLE_RATE, seed=0):

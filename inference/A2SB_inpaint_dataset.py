@@ -12,8 +12,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from datasets.constants import SAMPLE_RATE  # noqa: E402
-from datasets.cli import run_main  # noqa: E402
+from audiokit.cli import run_main  # noqa: E402
+from audiokit.constants import SAMPLE_RATE  # noqa: E402
 from inference.cli_common import (add_dataset_options, add_model_options, check_sampling_options,  # noqa: E402
                                   inpaint_task, periodic_gaps, run_dataset)
 from inference.engine import INPAINT_MODES  # noqa: E402

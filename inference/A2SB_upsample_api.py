@@ -17,16 +17,16 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from datasets.constants import SAMPLE_RATE  # noqa: E402
-from datasets.cli import run_main  # noqa: E402
+from audiokit.band_edge import detect_band_edge  # noqa: E402
+from audiokit.cli import run_main  # noqa: E402
+from audiokit.constants import SAMPLE_RATE  # noqa: E402
+from audiokit.plots import EdgeMark  # noqa: E402
+from audiokit.tool_io import output_subtype, read_input  # noqa: E402
 from inference import provenance  # noqa: E402
 from inference.cli_common import (add_io_options, add_model_options, check_sampling_options, choose_model,  # noqa: E402
                                   finish, load_restorer, prepare_output, write_copy_record, write_record)
 from inference.collection import Plan, run_collection  # noqa: E402
 from inference.engine import check_cutoff  # noqa: E402
-from datasets.band_edge import detect_band_edge  # noqa: E402
-from datasets.audio_io import output_subtype, read_input  # noqa: E402
-from datasets.plots import EdgeMark  # noqa: E402
 
 
 class BandwidthTask:

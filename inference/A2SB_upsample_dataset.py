@@ -13,8 +13,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import soxr  # noqa: E402
 
-from datasets.constants import SAMPLE_RATE  # noqa: E402
-from datasets.cli import run_main  # noqa: E402
+from audiokit.cli import run_main  # noqa: E402
+from audiokit.constants import SAMPLE_RATE  # noqa: E402
 from inference.cli_common import (add_dataset_options, add_model_options, bandwidth_task,  # noqa: E402
                                   check_sampling_options, run_dataset)
 from inference.engine import check_cutoff  # noqa: E402

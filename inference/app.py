@@ -37,12 +37,12 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import gradio as gr  # noqa: E402
 from huggingface_hub import try_to_load_from_cache  # noqa: E402
 
-from datasets.audio import AudioInfo, info as audio_info  # noqa: E402
-from datasets.audio_io import InputError, output_subtype, read_input, write_audio  # noqa: E402
-from datasets.band_edge import BandEdge, detect_band_edge  # noqa: E402
-from datasets.cli import USER_ERRORS, run_main  # noqa: E402
-from datasets.constants import SAMPLE_RATE  # noqa: E402
-from datasets.plots import EdgeMark, save_spectrogram_png, save_waveform_png  # noqa: E402
+from audiokit.band_edge import BandEdge, detect_band_edge  # noqa: E402
+from audiokit.cli import USER_ERRORS, run_main  # noqa: E402
+from audiokit.constants import SAMPLE_RATE  # noqa: E402
+from audiokit.decoding import AudioInfo, info as audio_info  # noqa: E402
+from audiokit.plots import EdgeMark, save_spectrogram_png, save_waveform_png  # noqa: E402
+from audiokit.tool_io import InputError, output_subtype, read_input, write_audio  # noqa: E402
 from inference import released  # noqa: E402
 from inference.A2SB_inpaint_api import _DETECT_DEFAULTS, describe, parse_gaps  # noqa: E402
 from inference.cli_common import add_model_options, load_restorer, sampling_config  # noqa: E402

@@ -14,7 +14,7 @@ restored image plus the input's DC content (both need the default chains: the ST
 """
 import numpy as np
 
-from datasets.constants import HOP_LENGTH, N_FFT, SAMPLE_RATE
+from audiokit.constants import HOP_LENGTH, N_FFT, SAMPLE_RATE
 
 CONTEXT_FRAMES = N_FFT // HOP_LENGTH // 2  # a frame's window reaches this many hops to either side
 # The known half of an overlap must hold a fade away from both decoders' edge effects.

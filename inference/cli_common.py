@@ -1,5 +1,5 @@
 """What the restoration tools share: model and output options, early checks, and the dataset output layout
-(errors end as one line through datasets/cli.run_main)."""
+(errors end as one line through audiokit/cli.run_main)."""
 import argparse
 import hashlib
 import inspect
@@ -11,13 +11,13 @@ from dataclasses import dataclass
 
 from tqdm import tqdm
 
-from datasets.constants import SAMPLE_RATE
+from audiokit.constants import SAMPLE_RATE
+from audiokit.plots import save_spectrogram_png
+from audiokit.tool_io import InputError, check_output_path, read_input, write_audio
 from datasets.manifest import read_manifest
-from inference.device import resolve_device
 from inference import provenance
+from inference.device import resolve_device
 from inference.engine import CHECKPOINTS_ENV, Restorer, _read_config
-from datasets.audio_io import InputError, check_output_path, read_input, write_audio
-from datasets.plots import save_spectrogram_png
 from inference.released import DEFAULT_MODEL, MODELS, is_released_name, model_config, model_files, \
     resolve_checkpoints
 from inference.sharding import shard_slice

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 import soundfile as sf
 from tqdm import tqdm
 
-from datasets.audio_io import InputError, output_subtype, read_input, write_audio
-from datasets.files import write_text
+from audiokit.files import write_text
+from audiokit.tool_io import InputError, output_subtype, read_input, write_audio
 from datasets.prepare_manifest import find_audio
 from inference import provenance
 from inference.cli_common import choose_model, load_restorer, run_facts, run_settings

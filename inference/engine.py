@@ -21,7 +21,7 @@ keep_residual=False returns the plain inverse representation, as the authors do.
 
 Level: the bridge puts noise of a fixed level where audio is missing, so the model judges the known part
 against it; a quietly mastered file looks to it like a loud file with little content. With normalize_level
-each file is scaled to the training music's typical active RMS (datasets/level.py) for sampling and the
+each file is scaled to the training music's typical active RMS (audiokit/level.py) for sampling and the
 result scaled back; the kept part still comes back as it went in. Measured on a small model trained here on
 real music (250 steps; benchmarks/quality.py, input gains x0.03 / x0.3 / x1): without it the regenerated
 level was 12 / 1.2 / 0.37 times the original's in 0.3 s gaps and 570 / 53 / 15 times above 4 kHz, with it
@@ -42,12 +42,12 @@ import torch
 import yaml
 from tqdm import tqdm
 
+from audiokit.band_edge import detect_band_edge
+from audiokit.constants import HOP_LENGTH, N_BINS, SAMPLE_RATE
+from audiokit.level import gain_to_typical
+from audiokit.tool_io import MIN_SAMPLES
 from corrupt.degrade import degrade
 from corrupt.masks import band_column, cutoff_bin
-from datasets.audio_io import MIN_SAMPLES
-from datasets.band_edge import detect_band_edge
-from datasets.constants import HOP_LENGTH, N_BINS, SAMPLE_RATE
-from datasets.level import gain_to_typical
 from inference import chunking, compiling, released
 from inference.device import resolve_device
 from inference.ensemble import Ensemble, check_cutoffs

@@ -20,7 +20,7 @@ average level can score well; these cannot be fooled that way):
   not judged on a band that the original never had (a codec's empty top octave).
 - visqol: ViSQOL v3's MOS-LQO in audio mode (1 to 5, the perceptual score the field reports; visqol-python),
   on the whole file resampled to 48 kHz as ViSQOL's audio mode expects; with --no-visqol it is left out.
-The band edge is the one datasets/band_edge.py finds in the original (its Nyquist when it finds none).
+The band edge is the one audiokit/band_edge.py finds in the original (its Nyquist when it finds none).
 Prints a table per data set and writes results.csv (one row per file) and results.json (rows and means).
 """
 import argparse
@@ -37,11 +37,11 @@ import librosa  # noqa: E402
 import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from datasets.audio import load_audio  # noqa: E402
-from datasets.constants import SAMPLE_RATE  # noqa: E402
-from datasets.cli import run_main  # noqa: E402
+from audiokit.cli import run_main  # noqa: E402
+from audiokit.constants import SAMPLE_RATE  # noqa: E402
+from audiokit.decoding import load_audio  # noqa: E402
+from audiokit.files import write_text  # noqa: E402
 from inference.cli_common import parse_task, periodic_gaps  # noqa: E402
-from datasets.files import write_text  # noqa: E402
 
 METRIC_N_FFT = 2048  # ssr_eval's STFT, not the representation's: same size, other hop
 METRIC_HOP = 441  # ssr_eval's hop at 44.1 kHz (10 ms)
@@ -112,8 +112,8 @@ def band_lsd(est_mag, ref_mag, cutoff_hz):
 
 
 def band_edge_hz(ref):
-    """The original's own band edge: where datasets/band_edge.py finds one, else its Nyquist frequency."""
-    from datasets.band_edge import detect_band_edge
+    """The original's own band edge: where audiokit/band_edge.py finds one, else its Nyquist frequency."""
+    from audiokit.band_edge import detect_band_edge
 
     found = detect_band_edge(ref[None])
     return found.edge_hz if found.status == "edge" else SAMPLE_RATE / 2

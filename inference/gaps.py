@@ -4,8 +4,8 @@ import math
 import numpy as np
 import torch
 
-from datasets.audio import channel_rows
-from datasets.constants import HOP_LENGTH, N_FFT, SAMPLE_RATE
+from audiokit.constants import HOP_LENGTH, N_FFT, SAMPLE_RATE
+from audiokit.decoding import channel_rows
 
 
 def runs(flags):

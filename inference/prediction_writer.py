@@ -4,8 +4,8 @@ import os
 from lightning.pytorch.callbacks import BasePredictionWriter
 from lightning.pytorch.utilities import rank_zero_info
 
+from audiokit.tool_io import read_input, write_audio
 from inference.engine import Restorer
-from datasets.audio_io import read_input, write_audio
 from models.representation import num_frames
 
 

@@ -16,7 +16,7 @@ import subprocess
 
 import yaml
 
-from datasets.files import write_text
+from audiokit.files import write_text
 
 SIDECAR_SUFFIX = ".json"
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -7,15 +7,15 @@ import numpy as np
 import torch
 from torch import nn
 
+from audiokit.constants import SAMPLE_RATE
 from corrupt.degrade import degrade
 from corrupt.masks import (bandwidth_mask, cutoff_bin, random_degradation_mask, true_band_mask,
                            validation_inpainting_mask)
-from datasets.constants import SAMPLE_RATE
-from models.sampler import sample_bridge
 from models import bridge
 from models.checkpoint import check_fits, load_into, load_unet_weights, unet_weights_of
 from models.denoiser import Denoiser
 from models.representation import Representation
+from models.sampler import sample_bridge
 
 log = logging.getLogger(__name__)
 

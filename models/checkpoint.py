@@ -16,7 +16,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from datasets.files import write_atomically
+from audiokit.files import write_atomically
 from models.bridge import TimeEmbedding
 
 UNET_PREFIX = "vf_model."

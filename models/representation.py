@@ -10,7 +10,7 @@ from typing import Optional
 import torch
 from torch import nn
 
-from datasets.constants import HOP_LENGTH, N_FFT
+from audiokit.constants import HOP_LENGTH, N_FFT
 
 WIN_LENGTH = N_FFT
 

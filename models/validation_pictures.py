@@ -3,9 +3,9 @@ import os
 
 import lightning as L
 
-from datasets.constants import SAMPLE_RATE
-from datasets.audio_io import write_audio
-from datasets.plots import save_spectrogram_png, spectrogram_figure
+from audiokit.constants import SAMPLE_RATE
+from audiokit.plots import save_spectrogram_png, spectrogram_figure
+from audiokit.tool_io import write_audio
 
 
 class ValidationPictures(L.Callback):

@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from datasets.audio_io import write_audio  # noqa: E402
+from audiokit.tool_io import write_audio  # noqa: E402
 
 SUFFIXES = {".ogg", ".oga", ".mp3", ".flac"}
 

@@ -14,8 +14,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 
-from datasets.cli import run_main  # noqa: E402
-from datasets.files import write_atomically  # noqa: E402
+from audiokit.cli import run_main  # noqa: E402
+from audiokit.files import write_atomically  # noqa: E402
 from datasets.synthetic import structured_music  # noqa: E402
 from inference import released  # noqa: E402
 from inference.A2SB_upsample_dataset import band_limit  # noqa: E402

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 import yaml
 
-from datasets.constants import SAMPLE_RATE
+from audiokit.constants import SAMPLE_RATE
 from models.checkpoint import save_released_layout
 from models.unet import UNet
 

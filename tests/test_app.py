@@ -13,8 +13,8 @@ import pytest
 import soundfile as sf
 import soxr
 
-from datasets.band_edge import BandEdge
-from datasets.constants import SAMPLE_RATE
+from audiokit.band_edge import BandEdge
+from audiokit.constants import SAMPLE_RATE
 from helpers import assert_one_line_error, brick_wall, kept_band_error, run_tool, write_corrupt
 from inference import app, released
 from inference.engine import Restorer

@@ -1,4 +1,4 @@
-"""Automatic band edge (datasets/band_edge.py) on generated music, band-limited or not.
+"""Automatic band edge (audiokit/band_edge.py) on generated music, band-limited or not.
 
 Besides edges at known frequencies, each failure of the earlier detector has a test: music that only fades
 towards high frequencies, a codec's brick wall under quiet highs, short excerpts, stereo whose channels
@@ -9,8 +9,8 @@ import pytest
 import soxr
 from scipy import signal
 
+from audiokit.band_edge import ANALYSIS_N_FFT, BandEdge, _fitted_edge, _stop_band_corner, detect_band_edge
 from benchmarks.band_edge_accuracy import butterworth  # order 12, run twice: 6 dB down at f
-from datasets.band_edge import ANALYSIS_N_FFT, BandEdge, _fitted_edge, _stop_band_corner, detect_band_edge
 from datasets.synthetic import music_like
 from helpers import brick_wall
 from inference.A2SB_inpaint_dataset import silence_gaps

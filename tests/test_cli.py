@@ -1,7 +1,7 @@
-"""datasets/cli.run_main, the one error handler of main.py, the tools and the scripts."""
+"""audiokit/cli.run_main, the one error handler of main.py, the tools and the scripts."""
 import pytest
 
-from datasets.cli import run_main
+from audiokit.cli import run_main
 from datasets.segments import TooManyFailedFilesError
 
 

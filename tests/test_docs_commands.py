@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from argcheck import PARSED
-from datasets.audio_io import write_audio
+from audiokit.tool_io import write_audio
 from datasets.synthetic import music_like
 from inference.A2SB_upsample_dataset import band_limit
 from models.checkpoint import save_released_layout

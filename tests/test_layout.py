@@ -1,14 +1,14 @@
 """Rules of the code layout that no behaviour test would catch: one home per shared constant, and imports that
-only point down the layers datasets/corrupt -> models -> inference -> benchmarks."""
+only point down the layers audiokit -> datasets/corrupt -> models -> inference -> benchmarks."""
 import ast
 import os
 
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PACKAGES = ("datasets", "corrupt", "models", "inference", "benchmarks")
+PACKAGES = ("audiokit", "datasets", "corrupt", "models", "inference", "benchmarks")
 SHARED = {"SAMPLE_RATE", "N_FFT", "HOP_LENGTH", "N_BINS", "SEGMENT_SAMPLES"}
-HOME = os.path.join("datasets", "constants.py")
+HOME = os.path.join("audiokit", "constants.py")
 
 
 def modules(*packages):
@@ -55,7 +55,8 @@ def test_shared_constants_are_defined_only_in_their_home():
     assert homes == {name: [HOME] for name in SHARED}
 
 
-@pytest.mark.parametrize("package, above", [("datasets", {"corrupt", "models", "inference", "benchmarks"}),
+@pytest.mark.parametrize("package, above", [("audiokit", {"datasets", "corrupt", "models", "inference", "benchmarks"}),
+                                            ("datasets", {"corrupt", "models", "inference", "benchmarks"}),
                                             ("corrupt", {"models", "inference", "benchmarks"}),
                                             ("models", {"inference", "benchmarks"}),
                                             ("inference", {"benchmarks"})])

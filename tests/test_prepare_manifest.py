@@ -122,7 +122,7 @@ def test_no_overwrite_and_seeds_and_file_groups(tmp_path, capsys):
 
 
 def test_uncertain_edge_is_left_out_of_loss_masked_training(tmp_path, capsys, monkeypatch):
-    from datasets.band_edge import BandEdge
+    from audiokit.band_edge import BandEdge
 
     write(f"{tmp_path}/music/a.wav", music_like(4.0))
     monkeypatch.setattr("datasets.prepare_manifest.detect_band_edge",

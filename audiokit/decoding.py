@@ -12,7 +12,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from datasets.constants import SAMPLE_RATE
+from audiokit.constants import SAMPLE_RATE
 
 # Native-rate context read on each side of a segment so the resampling filter sees real neighbours and the
 # segment matches a whole-file resample (measured: 20 ms brings the difference to float32 rounding).

@@ -7,8 +7,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from datasets.constants import HOP_LENGTH, N_FFT, SAMPLE_RATE  # noqa: E402
-from datasets.files import write_atomically  # noqa: E402
+from audiokit.constants import HOP_LENGTH, N_FFT, SAMPLE_RATE  # noqa: E402
+from audiokit.files import write_atomically  # noqa: E402
 
 
 def log_spectrogram(audio, n_fft=N_FFT, hop=HOP_LENGTH):

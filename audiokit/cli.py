@@ -2,16 +2,20 @@
 errors the user can act on end as one line on stderr, never as a traceback.
 
 Our own code raises ValueError (and its subclasses: bad audio, manifests, configs, checkpoints, arguments),
-OSError (paths, permissions, full disks) and TooManyFailedFilesError (a training split that does not decode)
-with a message that names the file and the problem; a traceback adds nothing for the user. A2SB_DEBUG=1 shows
-it anyway, for bug reports.
+OSError (paths, permissions, full disks) and UserError (a training split that does not decode) with a message
+that names the file and the problem; a traceback adds nothing for the user. A2SB_DEBUG=1 shows it anyway, for
+bug reports.
 """
 import os
 import sys
 
-from datasets.segments import TooManyFailedFilesError
 
-USER_ERRORS = (ValueError, OSError, TooManyFailedFilesError)
+class UserError(RuntimeError):
+    """A failure the user can act on that is neither a bad value nor a path, such as a training split whose files
+    do not decode (datasets/segments.py); it lives here so that the handler imports nothing above this package."""
+
+
+USER_ERRORS = (ValueError, OSError, UserError)
 DEBUG_ENV = "A2SB_DEBUG"
 INTERRUPTED_STATUS = 130  # what shells report for a process ended by Ctrl-C
 

@@ -1,7 +1,7 @@
 """The sampling rate and the STFT grid that every layer shares (see docs/DESIGN.md, "Representation").
 
-They live in datasets/, the lowest layer: data preparation needs them and must not import models/, and
-everything above (corrupt/, models/, inference/, benchmarks/) imports them from here.
+They live in audiokit/, the ground floor: reading audio and preparing data need them and must not import models/,
+and everything above (datasets/, corrupt/, models/, inference/, benchmarks/) imports them from here.
 """
 SAMPLE_RATE = 44100  # Hz; files at other rates are resampled to it
 N_FFT = 2048

@@ -35,8 +35,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from scipy.ndimage import uniform_filter1d
 
-from datasets.audio import channel_rows
-from datasets.constants import SAMPLE_RATE
+from audiokit.constants import SAMPLE_RATE
+from audiokit.decoding import channel_rows
 
 ANALYSIS_N_FFT = 4096  # the detector's own STFT: 10.8 Hz bins, finer than the representation's
 BLOCK_FRAMES = 8  # frames per consistency block: about 0.37 s at 44.1 kHz

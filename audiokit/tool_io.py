@@ -10,9 +10,9 @@ import os
 import numpy as np
 import soundfile as sf
 
-from datasets.audio import load_audio
-from datasets.constants import N_FFT, SAMPLE_RATE
-from datasets.files import write_atomically
+from audiokit.constants import N_FFT, SAMPLE_RATE
+from audiokit.decoding import load_audio
+from audiokit.files import write_atomically
 
 MIN_SAMPLES = N_FFT  # one STFT frame
 SILENCE_PEAK = 1e-6  # -120 dBFS, about 8 steps of 24-bit audio: quieter is digital silence

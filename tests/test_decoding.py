@@ -3,7 +3,7 @@ import pytest
 import soundfile as sf
 import soxr
 
-from datasets.audio import AudioReadError, info, load_audio, peak_normalize, read_segment
+from audiokit.decoding import AudioReadError, info, load_audio, peak_normalize, read_segment
 
 SR = 44100
 

@@ -1,6 +1,6 @@
 """Playing level of music: the RMS over its active frames, and the typical level of the training music.
 
-    python datasets/level.py FILE [FILE ...]      # active RMS of each file and their median
+    python -m audiokit.level FILE [FILE ...]      # active RMS of each file and their median
 
 A frame is active when its RMS is within ACTIVE_RANGE_DB of the loudest frame's, so silence, fades and
 zeroed gaps do not pull the level down, and scaling the audio scales the level by the same factor.
@@ -11,12 +11,11 @@ tracks of Debian's hedgewars-data and extremetuxracer-data (0.143; medians of th
 before sampling and back afterwards (inference/engine.py, normalize_level): the bridge adds noise of a
 fixed level, so a quiet input would otherwise look to the model like a loud one with little content.
 """
-import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import numpy as np
 
-import numpy as np  # noqa: E402
+from audiokit.decoding import AudioReadError, load_audio
 
 FRAME = 2048
 ACTIVE_RANGE_DB = 40.0
@@ -43,11 +42,9 @@ def gain_to_typical(audio):
 
 
 def main(argv=None):
-    from datasets.audio import AudioReadError, load_audio
-
     paths = sys.argv[1:] if argv is None else argv
     if not paths:
-        print("usage: python datasets/level.py FILE [FILE ...]", file=sys.stderr)
+        print("usage: python -m audiokit.level FILE [FILE ...]", file=sys.stderr)
         return 1
     levels = []
     for path in paths:
