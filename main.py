@@ -9,8 +9,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from audiokit.cli import run_main  # noqa: E402
 from datasets.datamodule import A2SBDataModule  # noqa: E402
 from models.a2sb_module import A2SBModule  # noqa: E402
-from models.checkpoint import check_training_checkpoint  # noqa: E402
 from models.trainer import Trainer  # noqa: E402
+from models.unet_weights import check_training_checkpoint  # noqa: E402
 
 
 class A2SBCLI(LightningCLI):

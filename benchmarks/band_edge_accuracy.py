@@ -36,8 +36,8 @@ from audiokit.constants import SAMPLE_RATE  # noqa: E402
 from audiokit.decoding import load_audio  # noqa: E402
 from audiokit.files import write_text  # noqa: E402
 from benchmarks.restore import print_table  # noqa: E402
+from corrupt.waveform import band_limit  # noqa: E402
 from datasets.synthetic import music_like  # noqa: E402
-from inference.A2SB_upsample_dataset import band_limit  # noqa: E402
 
 WITHIN = (-0.05, 0.02)
 FAR_BELOW = -0.15

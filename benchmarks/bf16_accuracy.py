@@ -34,8 +34,8 @@ from benchmarks.restore import TINY_NETWORK, default_device, print_table  # noqa
 from datasets.synthetic import music_like  # noqa: E402
 from inference.engine import Restorer  # noqa: E402
 from inference.evaluate import band_lsd, magnitude  # noqa: E402
-from models.checkpoint import save_released_layout  # noqa: E402
 from models.unet import UNet  # noqa: E402
+from models.unet_weights import save_released_layout  # noqa: E402
 
 WEIGHT_STD = 0.03
 EDGE = 4096  # samples left out of the kept-band difference: the FFT low-pass rings at the file ends

@@ -33,11 +33,9 @@ from audiokit.constants import SAMPLE_RATE  # noqa: E402
 from audiokit.files import write_text  # noqa: E402
 from audiokit.plots import save_spectrogram_png  # noqa: E402
 from benchmarks.baselines import band_replication, lpc_inpaint  # noqa: E402
+from corrupt.waveform import band_limit, periodic_gaps, silence_gaps  # noqa: E402
 from datasets.synthetic import structured_music  # noqa: E402
 from inference import evaluate  # noqa: E402
-from inference.A2SB_inpaint_dataset import silence_gaps  # noqa: E402
-from inference.A2SB_upsample_dataset import band_limit  # noqa: E402
-from inference.cli_common import periodic_gaps  # noqa: E402
 from inference.engine import Restorer  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -4,11 +4,12 @@
     python benchmarks/quality.py --folder my_music/ --model a=cfg.yaml:x.ckpt --model b=cfg.yaml:lo.ckpt,hi.ckpt \\
         --tasks bwe4000,inpaint --steps 5,10,25,50 --samplers sde,ode --out quality_run
 
-From each test file (a manifest's split, or every audio file of a folder) one mono excerpt is taken, at a
-position drawn from (seed, file name). Each task degrades it as the dataset tools do:
+From each test file (a manifest's split, or every audio file of a folder) --excerpts-per-file mono excerpts are
+taken (one by default), the k-th at a position drawn from (seed, file name) in the k-th equal stretch of the
+file. Each task degrades them as the dataset tools do:
 - bweF: bandwidth extension from F Hz, degraded by resampling down to 2F and back
-  (inference/A2SB_upsample_dataset.py);
-- inpaint: gaps of 0.3 s centred in every 5 s, zeroed (inference/A2SB_inpaint_dataset.py).
+  (corrupt/waveform.band_limit);
+- inpaint: gaps of 0.3 s centred in every 5 s, zeroed (corrupt/waveform.silence_gaps).
 Methods, all given the same excerpts: the degraded input itself, the classical baseline of the task
 (benchmarks/baselines.py: spectral band replication, LPC interpolation), and every --model at every
 --steps and --samplers (same seed for all). Scores are inference/evaluate.py's, computed on the files it
@@ -54,13 +55,12 @@ from audiokit.files import write_text  # noqa: E402
 from audiokit.plots import save_spectrogram_png  # noqa: E402
 from audiokit.tool_io import write_audio  # noqa: E402
 from benchmarks.baselines import band_replication, lpc_inpaint  # noqa: E402
+from corrupt.waveform import band_limit, file_gaps, periodic_gaps, silence_gaps  # noqa: E402
 from datasets.manifest import read_manifest  # noqa: E402
 from datasets.prepare_manifest import find_audio  # noqa: E402
 from inference import evaluate  # noqa: E402
 from inference import released  # noqa: E402
-from inference.A2SB_inpaint_dataset import file_gaps, silence_gaps  # noqa: E402
-from inference.A2SB_upsample_dataset import band_limit  # noqa: E402
-from inference.cli_common import bandwidth_task, inpaint_task, item_folder_name, periodic_gaps  # noqa: E402
+from inference.cli_common import bandwidth_task, inpaint_task, item_folder_name  # noqa: E402
 from inference.engine import Restorer  # noqa: E402
 from inference.engine import check_cutoff  # noqa: E402
 from models.bridge import check_steps  # noqa: E402
@@ -354,21 +354,12 @@ def task_rows(args, methods, task, excerpts):
 
 
 def summarize(rows, keys):
-    """Means per group of rows sharing `keys`; compute time as seconds per second of audio."""
-    groups = {}
-    for row in rows:
-        groups.setdefault(tuple(row[k] for k in keys), []).append(row)
-    summary = []
-    for key, group in groups.items():
-        means = {m: _mean([r[m] for r in group]) for m in (*evaluate.METRICS, "level_ratio")}
-        rate = sum(r["compute_s"] for r in group) / sum(r["seconds"] for r in group)
-        summary.append({**dict(zip(keys, key)), "n": len(group), **means, "compute_s_per_s": rate})
+    """evaluate.summarize over the metrics and the level ratio, plus compute time as seconds per second of audio."""
+    summary = evaluate.summarize(rows, keys, (*evaluate.METRICS, "level_ratio"))
+    for entry in summary:
+        group = [row for row in rows if all(row[k] == entry[k] for k in keys)]
+        entry["compute_s_per_s"] = sum(r["compute_s"] for r in group) / sum(r["seconds"] for r in group)
     return summary
-
-
-def _mean(values):
-    values = [v for v in values if v is not None]
-    return float(np.mean(values)) if values else None
 
 
 def markdown_table(summary, columns):
@@ -399,16 +390,10 @@ def task_report(args, methods, task, excerpts):
     section = f"{title}\n\n{markdown_table(summary, task_columns(task))}\n"
     write_text(os.path.join(args.out, f"{task.name}.md"), section)
     columns = ["method", "sampler", "steps", "file", "seconds", *evaluate.METRICS, "level_ratio", "compute_s"]
-    csv_lines = [",".join(columns)] + [",".join(_csv_cell(row[c]) for c in columns) for row in rows]
-    write_text(os.path.join(args.out, f"{task.name}.csv"), "\n".join(csv_lines) + "\n")
+    write_text(os.path.join(args.out, f"{task.name}.csv"), evaluate.to_csv(rows, columns))
     write_text(os.path.join(args.out, f"{task.name}.json"),
                json.dumps({"task": task.folder, "summary": summary, "files": rows}, indent=2) + "\n")
     return section, summary
-
-
-def _csv_cell(value):
-    text = "" if value is None else str(value)
-    return f'"{text}"' if "," in text else text
 
 
 def steps_section(tasks, summaries):
@@ -420,7 +405,7 @@ def steps_section(tasks, summaries):
                 entry = rows.setdefault((row["method"], row["sampler"], row["steps"]), {"compute": []})
                 entry[task.name] = row[task.region_metric]
                 entry["compute"].append(row["compute_s_per_s"])
-    table = [{"model": model, "sampler": sampler, "steps": steps, **entry, "compute": _mean(entry["compute"])}
+    table = [{"model": model, "sampler": sampler, "steps": steps, **entry, "compute": evaluate.mean(entry["compute"])}
              for (model, sampler, steps), entry in rows.items()]
     columns = [("model", "model", ""), ("sampler", "sampler", ""), ("steps", "steps", ""),
                *[(f"{t.name} {t.region_metric.replace('_', ' ')}", t.name, ".3f") for t in tasks],
@@ -439,7 +424,7 @@ def baseline_section(args, methods, tasks, excerpts):
                      - scores_of(args, baseline, task, e, 1.0)[task.region_metric] for e in excerpts]
             rows.append({"model": method.model.name, "sampler": method.sampler, "steps": method.steps,
                          "task": task.name, "wins": f"{sum(d < 0 for d in diffs)} of {len(diffs)}",
-                         "diff": _mean(diffs)})
+                         "diff": evaluate.mean(diffs)})
     columns = [("model", "model", ""), ("sampler", "sampler", ""), ("steps", "steps", ""), ("task", "task", ""),
                ("excerpts where the model is better", "wins", ""), ("mean difference", "diff", "+.3f")]
     return ("## Excerpt by excerpt against the classical baseline (LSD of the regenerated part)\n\n"
@@ -454,8 +439,8 @@ def level_section(args, methods, models, tasks, excerpts):
             for gain in sorted([*args.gains, 1.0]):
                 scores = [scores_of(args, method, task, e, gain) for e in excerpts]
                 rows.append({"model": model.name, "task": task.name, "gain": f"x{gain:g}",
-                             "region": _mean([s[task.region_metric] for s in scores]),
-                             "level_ratio": _mean([s["level_ratio"] for s in scores])})
+                             "region": evaluate.mean([s[task.region_metric] for s in scores]),
+                             "level_ratio": evaluate.mean([s["level_ratio"] for s in scores])})
     columns = [("model", "model", ""), ("task", "task", ""), ("input gain", "gain", ""),
                ("LSD of the regenerated part", "region", ".3f"), ("level ratio", "level_ratio", ".3f")]
     return ("## Level sweep (input scaled, output scaled back; level ratio = restored / original RMS in the "

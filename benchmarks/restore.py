@@ -30,8 +30,8 @@ sys.path.insert(0, ROOT)
 
 from audiokit.constants import SAMPLE_RATE  # noqa: E402
 from datasets.synthetic import music_like  # noqa: E402
-from models.checkpoint import save_released_layout  # noqa: E402
 from models.unet import UNet  # noqa: E402
+from models.unet_weights import save_released_layout  # noqa: E402
 
 # The smallest UNet the network code allows at full resolution (GroupNorm(32) widths; the middle attention
 # needs 64 channels per head); 3 levels shrink the middle attention to 128 x 32 positions.

@@ -48,7 +48,7 @@ def measure(args):
     """One length in this process; prints a JSON line."""
     import torch
     from inference.engine import Restorer
-    from models.checkpoint import save_released_layout
+    from models.unet_weights import save_released_layout
     from models.unet import UNet
 
     torch.manual_seed(0)

@@ -13,25 +13,10 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from audiokit.cli import run_main  # noqa: E402
-from audiokit.constants import SAMPLE_RATE  # noqa: E402
+from corrupt.waveform import file_gaps, periodic_gaps, silence_gaps  # noqa: E402
 from inference.cli_common import (add_dataset_options, add_model_options, check_sampling_options,  # noqa: E402
-                                  inpaint_task, periodic_gaps, run_dataset)
+                                  inpaint_task, run_dataset)
 from inference.engine import INPAINT_MODES  # noqa: E402
-
-
-def file_gaps(audio, gap_s, period_s):
-    gaps = periodic_gaps(audio.shape[1] / SAMPLE_RATE, gap_s, period_s)
-    if not gaps:
-        raise ValueError(f"too short for a {gap_s:g} s gap centred in {period_s:g} s "
-                         f"({audio.shape[1] / SAMPLE_RATE:.2f} s long)")
-    return gaps
-
-
-def silence_gaps(audio, gaps):
-    out = audio.copy()
-    for start, end in gaps:
-        out[:, round(start * SAMPLE_RATE):round(end * SAMPLE_RATE)] = 0.0
-    return out
 
 
 def inpaint_dataset(args):

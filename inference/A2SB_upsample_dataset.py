@@ -11,24 +11,11 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import soxr  # noqa: E402
-
 from audiokit.cli import run_main  # noqa: E402
-from audiokit.constants import SAMPLE_RATE  # noqa: E402
+from corrupt.waveform import band_limit  # noqa: E402
 from inference.cli_common import (add_dataset_options, add_model_options, bandwidth_task,  # noqa: E402
                                   check_sampling_options, run_dataset)
 from inference.engine import check_cutoff  # noqa: E402
-
-
-def band_limit(audio, cutoff_hz):
-    """Resamples [channels, N] audio down to 2 cutoff_hz and back up: no content above cutoff_hz is left."""
-    low = soxr.resample(audio.T, SAMPLE_RATE, 2 * cutoff_hz)
-    back = soxr.resample(low, 2 * cutoff_hz, SAMPLE_RATE).T
-    out = audio.copy()
-    n = min(back.shape[1], audio.shape[1])
-    out[:, :n] = back[:, :n]
-    out[:, n:] = 0.0
-    return out
 
 
 def upsample_dataset(args):

@@ -3,7 +3,6 @@
 import argparse
 import hashlib
 import inspect
-import itertools
 import os
 import re
 import sys
@@ -266,21 +265,6 @@ def parse_task(name):
     if match:
         return "inpaint", (float(match.group(1)), float(match.group(2)))
     return None
-
-
-def periodic_gaps(duration_s, gap_s, period_s):
-    """Gaps of gap_s seconds centred in each period of period_s seconds, as far as they fit in the file.
-
-    Returns [(start_s, end_s), ...]; the k-th gap starts at k period + (period - gap) / 2.
-    """
-    if not 0 < gap_s < period_s:
-        raise ValueError(f"the gap length ({gap_s:g} s) must be positive and shorter than its period ({period_s:g} s)")
-    gaps = []
-    for k in itertools.count():
-        start = k * period_s + (period_s - gap_s) / 2
-        if start + gap_s > duration_s:
-            return gaps
-        gaps.append((start, start + gap_s))
 
 
 def item_folder_name(relative_path):

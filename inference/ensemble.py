@@ -8,9 +8,9 @@ from torch import nn
 
 from inference.compiling import FixedBatch
 from models import bridge
-from models.checkpoint import load_into, load_unet_weights
 from models.denoiser import Denoiser
 from models.unet import UNet
+from models.unet_weights import load_into, load_unet_weights
 
 
 def expert_index(t, t_cutoffs):

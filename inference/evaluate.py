@@ -41,7 +41,8 @@ from audiokit.cli import run_main  # noqa: E402
 from audiokit.constants import SAMPLE_RATE  # noqa: E402
 from audiokit.decoding import load_audio  # noqa: E402
 from audiokit.files import write_text  # noqa: E402
-from inference.cli_common import parse_task, periodic_gaps  # noqa: E402
+from corrupt.waveform import periodic_gaps  # noqa: E402
+from inference.cli_common import parse_task  # noqa: E402
 
 METRIC_N_FFT = 2048  # ssr_eval's STFT, not the representation's: same size, other hop
 METRIC_HOP = 441  # ssr_eval's hop at 44.1 kHz (10 ms)
@@ -217,21 +218,22 @@ def score_item(item, visqol=True):
         raise ValueError(f"{item.folder}: recon has {est.shape[1]} samples, original {ref.shape[1]}")
     n = min(est.shape[1], ref.shape[1])
     per_channel = [score_channel(e[:n], r[:n], parse_task(item.task), visqol=visqol) for e, r in zip(est, ref)]
-    return {key: _mean([c[key] for c in per_channel]) for key in METRICS}
+    return {key: mean([c[key] for c in per_channel]) for key in METRICS}
 
 
-def _mean(values):
+def mean(values):
+    """Mean of the values that are not None; None when none is."""
     values = [v for v in values if v is not None]
     return float(np.mean(values)) if values else None
 
 
-def summarize(rows):
-    """Mean of every metric per (dataset, task), with the file count."""
+def summarize(rows, keys=("dataset", "task"), metrics=METRICS):
+    """Mean of every metric per group of rows sharing `keys`, with the row count, groups in order of appearance."""
     groups = {}
     for row in rows:
-        groups.setdefault((row["dataset"], row["task"]), []).append(row)
-    return [{"dataset": dataset, "task": task, "n": len(group), **{m: _mean([r[m] for r in group]) for m in METRICS}}
-            for (dataset, task), group in groups.items()]
+        groups.setdefault(tuple(row[k] for k in keys), []).append(row)
+    return [{**dict(zip(keys, key)), "n": len(group), **{m: mean([r[m] for r in group]) for m in metrics}}
+            for key, group in groups.items()]
 
 
 def format_tables(summary):
@@ -247,12 +249,13 @@ def format_tables(summary):
     return "\n".join(lines)
 
 
-def to_csv(rows):
+def to_csv(rows, columns=COLUMNS):
+    """CSV text of the rows' `columns`, None as an empty cell."""
     buffer = StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: "" if row[k] is None else row[k] for k in COLUMNS})
+        writer.writerow({k: "" if row[k] is None else row[k] for k in columns})
     return buffer.getvalue()
 
 

@@ -12,10 +12,10 @@ from corrupt.degrade import degrade
 from corrupt.masks import (bandwidth_mask, cutoff_bin, random_degradation_mask, true_band_mask,
                            validation_inpainting_mask)
 from models import bridge
-from models.checkpoint import check_fits, load_into, load_unet_weights, unet_weights_of
 from models.denoiser import Denoiser
 from models.representation import Representation
 from models.sampler import sample_bridge
+from models.unet_weights import check_fits, load_into, load_unet_weights, unet_weights_of
 
 log = logging.getLogger(__name__)
 

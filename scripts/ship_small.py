@@ -16,11 +16,11 @@ import numpy as np  # noqa: E402
 
 from audiokit.cli import run_main  # noqa: E402
 from audiokit.files import write_atomically  # noqa: E402
+from corrupt.waveform import band_limit  # noqa: E402
 from datasets.synthetic import structured_music  # noqa: E402
 from inference import released  # noqa: E402
-from inference.A2SB_upsample_dataset import band_limit  # noqa: E402
 from inference.engine import Restorer  # noqa: E402
-from models.checkpoint import save_unet_safetensors  # noqa: E402
+from models.unet_weights import save_unet_safetensors  # noqa: E402
 
 REFERENCE = os.path.join(released.REPO_ROOT, "tests", "data", "small_reference.npz")
 REFERENCE_CUTOFF_HZ = 4000.0

@@ -1,7 +1,7 @@
 """Builders shared by the test files: tiny UNets, the tiny two-expert model the CLI tests restore with, and
 band-energy measures of restored audio.
 
-Checkpoints in the released layout are written by models.checkpoint.save_released_layout (benchmarks use it too).
+Checkpoints in the released layout are written by models.unet_weights.save_released_layout (benchmarks use it too).
 """
 import os
 
@@ -10,8 +10,8 @@ import torch
 import yaml
 
 from audiokit.constants import SAMPLE_RATE
-from models.checkpoint import save_released_layout
 from models.unet import UNet
+from models.unet_weights import save_released_layout
 
 # The smallest UNet the engine runs at full height: 3 levels, no attention.
 TINY_NETWORK = {"hidden_channels": [32, 32, 32, 64], "attention_levels": [], "num_res_blocks": 1, "num_heads": 1,

@@ -8,8 +8,8 @@ import soundfile as sf
 from helpers import TINY_NETWORK, assert_one_line_error, run_tool
 from audiokit.tool_io import check_output_path, output_subtype, write_audio
 from inference import A2SB_inpaint_api, A2SB_upsample_api
-from models.checkpoint import save_released_layout
 from models.unet import UNet
+from models.unet_weights import save_released_layout
 
 SR = 44100
 

@@ -13,7 +13,7 @@ from audiokit.band_edge import ANALYSIS_N_FFT, BandEdge, _fitted_edge, _stop_ban
 from benchmarks.band_edge_accuracy import butterworth  # order 12, run twice: 6 dB down at f
 from datasets.synthetic import music_like
 from helpers import brick_wall
-from inference.A2SB_inpaint_dataset import silence_gaps
+from corrupt.waveform import silence_gaps
 
 SR = 44100
 CUTOFFS = (2000, 4000, 8000, 11000, 16000)

@@ -3,9 +3,8 @@ import numpy as np
 import pytest
 
 from benchmarks.baselines import band_replication, lpc_inpaint
+from corrupt.waveform import band_limit, silence_gaps
 from datasets.synthetic import music_like
-from inference.A2SB_inpaint_dataset import silence_gaps
-from inference.A2SB_upsample_dataset import band_limit
 
 SR = 44100
 

@@ -9,8 +9,9 @@ import soundfile as sf
 
 from datasets.synthetic import write_demo_dataset
 from helpers import band_energy, kept_band_error
+from corrupt.waveform import periodic_gaps
 from inference import A2SB_inpaint_dataset, A2SB_upsample_dataset, evaluate
-from inference.cli_common import item_folder_name, periodic_gaps
+from inference.cli_common import item_folder_name
 
 SR = 44100
 REACH = 4096  # samples around a gap that inpainting may change (see test_cli_inpaint)

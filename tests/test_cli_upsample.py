@@ -11,8 +11,8 @@ import soxr
 import torch
 
 from helpers import band_energy, kept_band_error
+from corrupt.waveform import band_limit
 from inference import A2SB_upsample_api
-from inference.A2SB_upsample_dataset import band_limit
 from inference.engine import check_cutoff
 SR = 44100
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -11,8 +11,8 @@ import soxr
 from helpers import assert_one_line_error, run_tool, write_corrupt
 from test_band_edge import bass_heavy
 
+from corrupt.waveform import band_limit
 from inference import A2SB_inpaint_api, A2SB_upsample_api, provenance
-from inference.A2SB_upsample_dataset import band_limit
 
 SR = 44100
 

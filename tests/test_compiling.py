@@ -8,7 +8,7 @@ from helpers import seeded_unet
 from inference import compiling
 from inference.compiling import CompileCosts, compile_costs
 from inference.engine import Restorer, process_free_bytes
-from models.checkpoint import save_released_layout
+from models.unet_weights import save_released_layout
 
 SMALL = dict(window_frames=32, hop_frames=16)
 EAGER_BACKEND = {"backend": "eager"}

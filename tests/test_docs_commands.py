@@ -22,10 +22,10 @@ import yaml
 
 from argcheck import PARSED
 from audiokit.tool_io import write_audio
+from corrupt.waveform import band_limit
 from datasets.synthetic import music_like
-from inference.A2SB_upsample_dataset import band_limit
-from models.checkpoint import save_released_layout
 from models.unet import UNet
+from models.unet_weights import save_released_layout
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOCS = ["README.md", *sorted(os.path.relpath(path, ROOT) for path in glob.glob(os.path.join(ROOT, "docs", "*.md")))]

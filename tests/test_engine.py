@@ -9,11 +9,11 @@ import yaml
 
 from helpers import TINY_NETWORK as NET
 from helpers import seeded_unet
-from inference.A2SB_inpaint_dataset import silence_gaps
+from corrupt.waveform import band_limit, silence_gaps
 from inference.engine import CPU_WINDOW_BATCH, Restorer, window_batch_for
 from inference.ensemble import Ensemble
 from models.a2sb_module import A2SBModule
-from models.checkpoint import save_released_layout, save_unet_safetensors
+from models.unet_weights import save_released_layout, save_unet_safetensors
 
 SR = 44100
 SMALL = dict(window_frames=32, hop_frames=16)
@@ -34,8 +34,9 @@ def restorer(experts):
     return Restorer(NET, experts, [0.5], **SMALL)
 
 
-def brick(audio, low=None, high=None):
-    """Ideal band-pass along the last axis (FFT); low/high in Hz."""
+def ideal_band(audio, low=None, high=None):
+    """What a restoration holds between low and high Hz (an ideal band-pass along the last axis, by FFT): the
+    measuring filter, not a degradation (that is corrupt.waveform.band_limit)."""
     spectrum = np.fft.rfft(audio, axis=-1)
     freqs = np.fft.rfftfreq(audio.shape[-1], 1 / SR)
     spectrum[..., (freqs < (low or 0)) | (freqs > (high or SR))] = 0
@@ -54,27 +55,27 @@ def near_mono(music, seconds):
 
 def test_bandwidth_extension_keeps_the_band_and_the_stereo_image(restorer, music):
     stereo = near_mono(music, 0.5)
-    band_limited = brick(stereo, high=4000).astype(np.float32)
+    band_limited = band_limit(stereo, 4000)
     out = restorer.bandwidth_extension(band_limited, 4000, n_steps=2, progress=False)
     assert out.shape == stereo.shape and out.dtype == np.float32
 
     inner = slice(4096, -4096)  # a circular FFT filter rings at the file ends
-    kept_error = np.abs(brick(out - band_limited, high=3800)[:, inner]).max()
+    kept_error = np.abs(ideal_band(out - band_limited, high=3800)[:, inner]).max()
     assert kept_error < 1e-5  # measured 3.9e-6 (rms 1.8e-6): float32 precision
-    new_band = brick(out, low=4300)[:, inner]
+    new_band = ideal_band(out, low=4300)[:, inner]
     assert new_band.std() > 1e-3
 
     # Same noise for both channels: the regenerated band is as correlated as the input's channels.
-    input_corr = correlation(*brick(stereo, low=4300)[:, inner])
+    input_corr = correlation(*ideal_band(stereo, low=4300)[:, inner])
     output_corr = correlation(*new_band)
     assert input_corr > 0.99 and abs(output_corr - input_corr) < 0.02
     # Restoring each channel with its own noise would not be: the regenerated band decorrelates.
     apart = [restorer.bandwidth_extension(band_limited[c], 4000, n_steps=2, seed=c, progress=False) for c in (0, 1)]
-    assert correlation(*brick(np.stack(apart), low=4300)[:, inner]) < 0.5
+    assert correlation(*ideal_band(np.stack(apart), low=4300)[:, inner]) < 0.5
 
 
 def test_same_seed_gives_bit_identical_output(restorer, music):
-    audio = brick(music(0.5, seed=3), high=6000).astype(np.float32)
+    audio = band_limit(music(0.5, seed=3)[None], 6000)[0]
     first = restorer.bandwidth_extension(audio, 6000, n_steps=3, seed=7, progress=False)
     again = restorer.bandwidth_extension(audio, 6000, n_steps=3, seed=7, progress=False)
     other = restorer.bandwidth_extension(audio, 6000, n_steps=2, seed=8, progress=False)
@@ -119,7 +120,7 @@ def test_gaps_in_band_limited_music_stay_within_its_band(restorer, music, mode):
     """Around a codec-like 11 kHz edge (clear: the detector reports it) the gap is regenerated below the edge only;
     in full-band music the same gap is regenerated across the whole band."""
     full_band = music(6.0, seed=4)
-    limited = brick(full_band, high=11000).astype(np.float32)
+    limited = band_limit(full_band[None], 11000)[0]
     gap = (3.0, 3.12)
     inside = slice(int(gap[0] * SR) + 1024, int(gap[1] * SR) - 1024)  # clear of the context's frames
 
@@ -139,10 +140,10 @@ def test_gaps_in_band_limited_music_stay_within_its_band(restorer, music, mode):
 
 
 def test_many_gaps_in_band_limited_music_stay_within_its_band(restorer, music):
-    """0.3 s gaps every 1.2 s (the benchmark's spacing) in music brick-walled at 11 kHz: the clicks at the gaps'
+    """0.3 s gaps every 1.2 s (the benchmark's spacing) in music band-limited at 11 kHz: the clicks at the gaps'
     borders reach Nyquist, so the edge is looked for around the gaps, not across them, and every gap stays empty
     above it (looked for across them, the edge was "uncertain" and the gaps were regenerated up to Nyquist)."""
-    limited = brick(music(6.0, seed=4), high=11000).astype(np.float32)
+    limited = band_limit(music(6.0, seed=4)[None], 11000)[0]
     gaps = [(start, start + 0.3) for start in (0.7, 1.9, 3.1, 4.3, 5.5)]
     damaged = silence_gaps(limited[None], gaps)[0]
     out = restorer.inpaint(damaged, gaps, n_steps=3, mode="full", progress=False)
@@ -197,7 +198,7 @@ def test_level_normalisation_restores_a_quiet_file_like_a_loud_one(restorer, exp
     assert np.abs(quiet / np.float32(0.03) - loud).max() < 5e-4 * np.abs(loud).max()
     kept = np.float32(0.03) * audio
     if mode == "bandwidth":
-        assert np.abs(brick(quiet - kept, high=3500)[2048:-2048]).max() < 1e-5 * np.abs(kept).max()
+        assert np.abs(ideal_band(quiet - kept, high=3500)[2048:-2048]).max() < 1e-5 * np.abs(kept).max()
     else:
         reach = np.r_[int(gap[0] * SR) - 5 * 1024:int(gap[1] * SR) + 5 * 1024]
         assert np.array_equal(np.delete(quiet, reach), np.delete(kept, reach))  # the input itself
@@ -207,10 +208,10 @@ def test_level_normalisation_restores_a_quiet_file_like_a_loud_one(restorer, exp
 
 
 def test_long_audio_in_chunks_keeps_the_band(experts, music):
-    audio = brick(music(2.0, seed=4), high=5000).astype(np.float32)
+    audio = band_limit(music(2.0, seed=4)[None], 5000)[0]
     out = chunked_restorer(experts).bandwidth_extension(audio, 5000, n_steps=2, progress=False)
-    assert np.abs(brick(out - audio, high=4500)[4096:-4096]).max() < 1e-5
-    assert brick(out, low=5300)[4096:-4096].std() > 1e-3
+    assert np.abs(ideal_band(out - audio, high=4500)[4096:-4096]).max() < 1e-5
+    assert ideal_band(out, low=5300)[4096:-4096].std() > 1e-3
 
 
 def smooth_denoiser(t):
@@ -239,7 +240,7 @@ def test_long_audio_in_chunks_leaves_no_seam(experts, music):
     """
     restorer = chunked_restorer(experts)
     restorer.ensemble.denoiser = smooth_denoiser
-    audio = brick(music(2.0, seed=4), high=5000).astype(np.float32)
+    audio = band_limit(music(2.0, seed=4)[None], 5000)[0]
     out = restorer.bandwidth_extension(audio, 5000, n_steps=6, progress=False)
 
     fades = [first + KNOWN // 2 + step for first, _ in CHUNKS[1:] for step in (-1, 0)]
@@ -321,7 +322,7 @@ def test_window_batch_from_free_memory():
 
 
 def test_channels_last_is_ignored_on_the_cpu_and_matches_the_default_path(restorer, experts, music):
-    audio = brick(music(0.5, seed=3), high=4000).astype(np.float32)
+    audio = band_limit(music(0.5, seed=3)[None], 4000)[0]
     default = restorer.bandwidth_extension(audio, 4000, n_steps=2, seed=1, progress=False)
     ignored = Restorer(NET, experts, [0.5], channels_last=True, bf16=True, **SMALL)
     assert not ignored.ensemble.channels_last and not ignored.ensemble.bf16
@@ -345,7 +346,7 @@ def test_bf16_runs_the_unet_only(experts, music):
     """bf16 autocast (forced on the CPU, as benchmarks/bf16_accuracy.py does) rounds the UNet alone: its
     outputs are bfloat16, the denoiser's are float32 again, and the kept band (representation and bridge
     arithmetic) matches the float32 run to float32 rounding, far below bf16's 3 significant digits."""
-    audio = brick(music(0.5, seed=3), high=4000).astype(np.float32)
+    audio = band_limit(music(0.5, seed=3)[None], 4000)[0]
     fp32 = Restorer(NET, experts, [0.5], **SMALL)
     reference = fp32.bandwidth_extension(audio, 4000, n_steps=2, seed=1, progress=False)
     bf16 = Restorer(NET, experts, [0.5], **SMALL)
@@ -358,7 +359,7 @@ def test_bf16_runs_the_unet_only(experts, music):
     assert bf16.ensemble(torch.randn(1, 3, 1024, 32), 0.7).dtype == torch.float32
     assert out.dtype == np.float32
     inner = slice(4096, -4096)
-    assert np.abs(brick(out - reference, high=3800)[inner]).max() < 1e-6  # measured 6e-8
+    assert np.abs(ideal_band(out - reference, high=3800)[inner]).max() < 1e-6  # measured 6e-8
     assert 0 < np.abs(out - reference).max() < 1e-3  # measured 8.5e-6: bf16 moved the regenerated band only a little
 
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from corrupt.waveform import band_limit, periodic_gaps
 from inference import evaluate
-from inference.cli_common import periodic_gaps
 
 SR = 44100
 HALF_GAIN_LSD = math.log10(4.0)  # |log10(ref^2 / (ref / 2)^2)| in every bin and frame
@@ -47,10 +47,13 @@ def test_frames_centred_in_gaps_are_those_centred_in_a_gap():
     assert np.flatnonzero(inside).tolist() == list(range(100, 130))
 
 
-def test_periodic_gaps_are_centred_and_fit_the_file():
-    assert np.allclose(periodic_gaps(12.0, 0.3, 5.0), [(2.35, 2.65), (7.35, 7.65)])
-    assert np.allclose(periodic_gaps(3.0, 0.5, 1.0), [(0.25, 0.75), (1.25, 1.75), (2.25, 2.75)])
-    assert periodic_gaps(0.6, 0.3, 1.0) == []
+def test_csv_quotes_what_needs_it_and_summaries_group_by_any_keys():
+    rows = [{"method": 'a "b", c', "x": 1.0}, {"method": 'a "b", c', "x": None}, {"method": "d", "x": 3.0}]
+    text = evaluate.to_csv(rows, ["method", "x"])
+    assert list(csv.DictReader(text.splitlines())) == [{"method": 'a "b", c', "x": "1.0"},
+                                                       {"method": 'a "b", c', "x": ""}, {"method": "d", "x": "3.0"}]
+    assert evaluate.summarize(rows, ("method",), ("x",)) == [{"method": 'a "b", c', "n": 2, "x": 1.0},
+                                                              {"method": "d", "n": 1, "x": 3.0}]
 
 
 @pytest.fixture
@@ -163,7 +166,6 @@ def bed_and_replication():
 
     from benchmarks.baselines import band_replication
     from datasets.synthetic import structured_music
-    from inference.A2SB_upsample_dataset import band_limit
 
     clean = structured_music(4.0, seed=3)
     degraded = band_limit(clean[None], 4000)[0]

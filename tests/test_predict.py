@@ -6,8 +6,8 @@ import pytest
 import soundfile as sf
 from helpers import band_energy, tiny_config
 
+from corrupt.waveform import band_limit
 from datasets.synthetic import music_like
-from inference.A2SB_upsample_dataset import band_limit
 from main import main
 
 SR = 44100

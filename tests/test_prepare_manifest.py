@@ -6,15 +6,12 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from corrupt.waveform import band_limit
 from datasets.manifest import MIN_TRUE_SR, read_manifest, select_files
 from datasets.prepare_manifest import UNCERTAIN_TRUE_SR, main
 from datasets.synthetic import music_like
 
 SR = 44100
-
-
-def band_limited(audio, cutoff_hz):
-    return soxr.resample(soxr.resample(audio, SR, 2 * cutoff_hz), 2 * cutoff_hz, SR)[:len(audio)]
 
 
 def write(path, audio, sr=SR):
@@ -29,7 +26,7 @@ def make_tree(root):
     for i in range(3):
         write(f"{root}/album_a/track{i}.wav", music_like(4.0, seed=i))
     for i in range(2):
-        write(f"{root}/album_b/cd1/track{i}.flac", band_limited(music_like(6.0, seed=10 + i), 17000))
+        write(f"{root}/album_b/cd1/track{i}.flac", band_limit(music_like(6.0, seed=10 + i)[None], 17000)[0])
     write(f"{root}/album_b/cd1/hires.wav", soxr.resample(music_like(5.0, seed=20), SR, 48000), sr=48000)
     write(f"{root}/loose/single.wav", music_like(3.5, seed=30))
     with open(f"{root}/album_a/broken.wav", "wb") as f:

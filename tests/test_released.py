@@ -11,8 +11,8 @@ import torch
 import yaml
 from helpers import TINY_NETWORK, assert_one_line_error, band_energy, run_tool, tiny_model
 
+from corrupt.waveform import band_limit
 from inference import A2SB_inpaint_api, A2SB_upsample_api, released
-from inference.A2SB_upsample_dataset import band_limit
 from inference.device import resolve_device
 from inference.engine import Restorer
 

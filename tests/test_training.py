@@ -13,8 +13,8 @@ import yaml
 from datasets.synthetic import write_demo_dataset
 from helpers import TRAINING_NETWORK, tiny_config
 from models.a2sb_module import A2SBModule
-from models.checkpoint import load_into, load_unet_weights
 from models.unet import UNet
+from models.unet_weights import load_into, load_unet_weights
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

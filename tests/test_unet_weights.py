@@ -6,9 +6,9 @@ from safetensors.torch import save_file
 
 from helpers import TINY_ATTENTION_NETWORK as TINY
 from helpers import seeded_unet
-from models.checkpoint import (CheckpointError, load_into, load_unet_weights, save_released_layout,
-                               save_unet_safetensors)
 from models.unet import UNet
+from models.unet_weights import (CheckpointError, load_into, load_unet_weights, save_released_layout,
+                               save_unet_safetensors)
 
 # What Lightning stores next to the weights; the loader must skip it.
 LIGHTNING_ENTRIES = {"epoch": 3, "global_step": 12000, "optimizer_states": [], "lr_schedulers": [],
