@@ -69,11 +69,13 @@ SPAN_MARGIN = 3 * HOP_LENGTH  # a frame reaches 2 hops to each side; one more ho
 
 @dataclass(frozen=True)
 class Sampling:
-    """How one restoration runs the bridge: time points, seed, the ODE variant, progress bars."""
+    """How one restoration runs the bridge: time points, seed, the ODE variant, progress bars, and the sampler's
+    per-step callback (models/sampler.py), called for each update of every chunk or batch of gap windows."""
     steps: int
     seed: int = 0
     ode: bool = False
     progress: bool = True
+    callback: object = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,43 @@ def _shared_noise(generator, groups):
         return per_group.expand(groups, like.shape[0] // groups, *like.shape[1:]).reshape(like.shape)
 
     return draw
+
+
+def _checkpoints_and_source(checkpoints, model, config_path):
+    """The checkpoint paths from_config uses, and where they came from, for its messages: the argument, else the
+    released model's files, else $A2SB_CHECKPOINTS."""
+    if isinstance(checkpoints, (str, os.PathLike)):
+        checkpoints = [checkpoints]
+    if checkpoints:
+        return [str(path) for path in checkpoints], "the checkpoints argument"
+    if model:
+        return released.model_files(model), f"model {model!r}, the checkpoint_files of {config_path}"
+    paths = [path.strip() for path in os.environ.get(CHECKPOINTS_ENV, "").split(",") if path.strip()]
+    return paths, f"${CHECKPOINTS_ENV}"
+
+
+CHECKPOINT_OPTION = "checkpoints=[...] one per expert in increasing t (command line: --ckpt PATH once per expert)"
+
+
+def _check_local_checkpoints(paths, source):
+    """One error naming every folder, else every missing file, among the paths that are not released file names
+    (those are looked up in the Hub cache, then fetched)."""
+    local = [path for path in paths if not released.is_released_name(path)]
+    folders = [path for path in local if os.path.isdir(path)]
+    if folders:
+        raise ValueError(f"checkpoint path(s) {', '.join(folders)} (from {source}): is a directory; pass the "
+                         f"checkpoint files inside it as {CHECKPOINT_OPTION}")
+    missing = [path for path in local if not os.path.isfile(path)]
+    if missing:
+        raise FileNotFoundError(f"checkpoint file(s) not found: {', '.join(missing)} (from {source}); pass "
+                                f"{CHECKPOINT_OPTION}")
+
+
+def _check_checkpoint_count(n_checkpoints, t_cutoffs, source, t_cutoffs_from):
+    if n_checkpoints != len(t_cutoffs) + 1:
+        raise ValueError(f"{len(t_cutoffs)} cut point(s) {list(t_cutoffs)} ({t_cutoffs_from}) need "
+                         f"{len(t_cutoffs) + 1} checkpoint(s), one per expert; got {n_checkpoints} from {source}: pass "
+                         f"{CHECKPOINT_OPTION}, or t_cutoffs=[...] (command line: --t-cutoffs)")
 
 
 def _read_config(path):
@@ -234,22 +273,22 @@ class Restorer:
         A2SB_CHECKPOINTS environment variable (comma-separated paths, in increasing t); released file
         names that are not local files are fetched from the Hugging Face Hub (inference/released.py).
         """
-        if config_path in released.MODELS:
-            checkpoints = checkpoints or released.model_files(config_path)
-            config_path = released.model_config(config_path)
+        model = config_path if config_path in released.MODELS else None
+        if model:
+            config_path = released.model_config(model)
         config = _read_config(config_path)
         expected = config.pop("checkpoint_files", None)
         settings = {**config, **overrides}
-        if checkpoints is None and os.environ.get(CHECKPOINTS_ENV):
-            checkpoints = [path.strip() for path in os.environ[CHECKPOINTS_ENV].split(",") if path.strip()]
+        checkpoints, source = _checkpoints_and_source(checkpoints, model, config_path)
         if not checkpoints:
             names = f" ({', '.join(expected)})" if expected else ""
             raise ValueError(f"{config_path}: no checkpoints given; pass the expert checkpoint files{names} in "
                              f"increasing t as checkpoints=[...] (CLI: --ckpt), set {CHECKPOINTS_ENV}="
                              f"path1,path2, or name a released model (CLI: --model {', '.join(released.MODELS)})")
-        if isinstance(checkpoints, (str, os.PathLike)):
-            checkpoints = [checkpoints]
-        checkpoints = [released.resolve_checkpoint(path) for path in checkpoints]
+        _check_local_checkpoints(checkpoints, source)
+        t_cutoffs_from = "the t_cutoffs argument" if "t_cutoffs" in overrides else f"t_cutoffs of {config_path}"
+        _check_checkpoint_count(len(checkpoints), settings.get("t_cutoffs") or [], source, t_cutoffs_from)
+        checkpoints = released.resolve_checkpoints(checkpoints, source)
         if "network" not in settings:
             raise ValueError(f"{config_path}: no 'network' section (the UNet settings)")
         known = set(inspect.signature(cls).parameters) - {"checkpoints", "device"}
@@ -260,27 +299,32 @@ class Restorer:
 
     # ---- public API ------------------------------------------------------------------------------------
     @torch.inference_mode()
-    def bandwidth_extension(self, audio, cutoff_hz, n_steps=None, seed=0, ode=False, progress=True):
-        """Regenerates everything above cutoff_hz; returns float32 audio of the input's shape."""
+    def bandwidth_extension(self, audio, cutoff_hz, n_steps=None, seed=0, ode=False, progress=True, callback=None):
+        """Regenerates everything above cutoff_hz; returns float32 audio of the input's shape.
+
+        callback: the sampler's per-step callback (models/sampler.py), once per update of each chunk.
+        """
         wave, mono = _validated_audio(audio)
         check_cutoff(cutoff_hz)
         region = Region(rows=band_column(N_BINS, cutoff_bin(float(cutoff_hz))).to(self.device))
-        sampling = Sampling(self._steps(n_steps, self.bandwidth_steps), seed, ode, progress)
+        sampling = Sampling(self._steps(n_steps, self.bandwidth_steps), seed, ode, progress, callback)
         out = self._restore_chunks(wave, region, sampling, self.keep_residual, self._gain(wave))
         return out[0] if mono else out
 
     @torch.inference_mode()
-    def inpaint(self, audio, gaps, n_steps=None, seed=0, ode=False, mode="auto", progress=True):
+    def inpaint(self, audio, gaps, n_steps=None, seed=0, ode=False, mode="auto", progress=True, callback=None):
         """Regenerates the (start_s, end_s) gaps; returns float32 audio of the input's shape.
 
         mode "shortcut" samples one window around each gap (the authors' fast inpainting), "full" the
         whole file in chunks; "auto" takes the shortcut when the gaps are short and far enough apart.
+        callback: the sampler's per-step callback (models/sampler.py), once per update of each chunk or
+        batch of gap windows.
         """
         if mode not in INPAINT_MODES:
             raise ValueError(f"inpaint: mode must be one of {INPAINT_MODES}, got {mode!r}")
         wave, mono = _validated_audio(audio)
         gaps = validate_gaps(gaps, wave.shape[-1] / SAMPLE_RATE)
-        sampling = Sampling(self._steps(n_steps, self.inpainting_steps), seed, ode, progress)
+        sampling = Sampling(self._steps(n_steps, self.inpainting_steps), seed, ode, progress, callback)
         flags = frames_touching_gaps(gaps, num_frames(wave.shape[-1]))
         windows = None
         if mode != "full":
@@ -338,7 +382,7 @@ class Restorer:
                                   batch, plan=plan)
 
         return sample_bridge(predict_x0, x1, mask, time_grid(sampling.steps), self.beta_max, ode=sampling.ode,
-                             noise_fn=noise_fn, progress=progress)
+                             noise_fn=noise_fn, progress=progress, callback=sampling.callback)
 
     def _window_batch(self, state_numel):
         if self.compiled_batch is not None:

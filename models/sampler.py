@@ -22,7 +22,7 @@ def _check_times(times):
 
 @torch.no_grad()
 def sample_bridge(predict_x0, x1, mask, times, beta_max=1.0, ode=False, generator=None, noise_fn=None,
-                  progress=False):
+                  progress=False, callback=None):
     """Runs the bridge from x1 (t = times[0] = 1) towards the clean image; returns the last x0_hat.
 
     n time points give n - 1 updates t -> t', each one network call at t:
@@ -36,6 +36,9 @@ def sample_bridge(predict_x0, x1, mask, times, beta_max=1.0, ode=False, generato
     Noise comes from `noise_fn(like)` if given, else torch.randn with `generator` (same generator state
     => bit-identical result). Only the current state is held, so memory does not grow with the steps.
     `mask` is binary and broadcasts to x1, e.g. (B, 1, H, W), (1, 1, H, 1) or (1, 1, 1, W).
+    `callback`, as in k-diffusion, is called once per update with {"x": x_t, "i": i, "t": t, "denoised": x0_hat}
+    (x0_hat with the known part pasted in), for progress or pictures of the trajectory. The tensors are the
+    sampler's own and never change afterwards; nothing is kept for the callback unless it keeps them.
     """
     times = _check_times(times)
     if generator is not None and noise_fn is not None:
@@ -63,6 +66,8 @@ def sample_bridge(predict_x0, x1, mask, times, beta_max=1.0, ode=False, generato
         if x0_hat.shape != x1.shape:
             raise ValueError(f"sample_bridge: predict_x0 returned {tuple(x0_hat.shape)}, expected {tuple(x1.shape)}")
         x0_hat = torch.lerp(x1, x0_hat.to(x1.dtype), mask)
+        if callback is not None:
+            callback({"x": x_t, "i": i, "t": t, "denoised": x0_hat})
         if i < len(steps) - 1:
             noise = None if ode else draw_noise()
             x_t = posterior_step(x0_hat, x_t, t, t_next, beta_max, ode=ode, noise=noise)

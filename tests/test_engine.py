@@ -83,6 +83,15 @@ def test_same_seed_gives_bit_identical_output(restorer, music):
     assert np.array_equal(first, again) and not np.array_equal(first, other)
 
 
+def test_callback_sees_each_sampler_update_and_changes_nothing(restorer, music):
+    audio = band_limit(music(0.5, seed=3)[None], 6000)[0]
+    steps = []
+    out = restorer.bandwidth_extension(audio, 6000, n_steps=3, seed=7, progress=False,
+                                       callback=lambda step: steps.append((step["i"], step["t"])))
+    assert np.array_equal(out, restorer.bandwidth_extension(audio, 6000, n_steps=3, seed=7, progress=False))
+    assert steps == [(0, 1.0), (1, 0.525)]  # one chunk, 3 time points: 2 updates
+
+
 def test_inpainting_shortcut_and_full_mode(restorer, music):
     audio = music(1.5, seed=2)
     gap = (0.70, 0.76)

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from inference.ensemble import expert_index
-from models.sampler import sample_bridge
 from models.bridge import time_grid
+from models.sampler import sample_bridge
 
 
 def fwd_var(t):
@@ -104,6 +104,25 @@ def test_memory_does_not_grow():
     sample_bridge(net, x1, mask, time_grid(10), generator=torch.Generator().manual_seed(0))
     assert refs[0]() is x1
     assert alive_during_calls == [0] * 9
+
+
+@pytest.mark.parametrize("ode", [False, True])
+def test_callback_sees_every_update_and_changes_nothing(ode):
+    _, x1, mask = images(4)
+    times = time_grid(5)
+    seen = []
+
+    def run(callback=None):
+        return sample_bridge(lambda x, t: x * 0.5 + t, x1, mask, times, ode=ode, callback=callback,
+                             generator=torch.Generator().manual_seed(0))
+
+    out = run(seen.append)
+    assert torch.equal(out, run())
+    assert [step["i"] for step in seen] == [0, 1, 2, 3] and [step["t"] for step in seen] == times[:-1].tolist()
+    assert seen[0]["x"] is x1 and seen[-1]["denoised"] is out
+    for step in seen:
+        assert set(step) == {"x", "i", "t", "denoised"}
+        assert torch.equal(step["denoised"], torch.lerp(x1, step["x"] * 0.5 + step["t"], mask))
 
 
 def test_progress_bar(capsys):
