@@ -7,28 +7,29 @@ highs still come and go with the music. So an edge is reported only with all of 
   ([0.85, 0.97] x edge); a 12th-order Butterworth gets there, music fading at 30 dB/octave does not;
 - deep: from 1.5 x edge up to Nyquist nothing comes within DEEP_DB of the band below it (a steep filter is
   that far down by then; a music's quiet highs, a shelf of a synthesiser, are not). Below LOW_EDGE_HZ the level must
-  also be LOW_EDGE_DEEP_DB down from 2 x edge on: lossy codecs cut higher up (their floor sits 45-55 dB down),
-  and an edge that low is a low-pass filter or a low sampling rate, whose level keeps falling (63 dB down or
-  more on real music), while a passage with nothing but a filtered pad or a bass line under it can fall 45-55 dB
-  and stay there. A dark track's wall may reach the file's noise floor (dither, the decoder's rounding) sooner:
+  also be LOW_EDGE_DEEP_DB down from 2 x edge on: lossy codecs cut higher up (their floor sits
+  less deep), and an edge that low is a low-pass filter or a low sampling rate, whose level keeps falling, while
+  a passage with nothing but a filtered pad or a bass line under it can fall about as far as a codec's floor and
+  stay there. A dark track's wall may reach the file's noise floor (dither, the decoder's rounding) sooner:
   FLOOR_DEEP_DB is then enough, when the level above stays within FLOOR_SPREAD_DB across the file while the
-  music below comes and goes (3 of the 36 real tracks' codec walls, at 19-20 kHz, are found this way);
+  music below comes and goes (some real tracks' codec walls near Nyquist are found only this way);
 - present across the file: in at least MIN_AGREEMENT of the blocks (about 0.4 s each, every channel's
   blocks counted) where the band below the edge carries sound, the band above is BLOCK_DROP_DB lower;
 - enough of it: less than SHORT_SECONDS of audio only passes with an unmistakable drop (UNMISTAKABLE_DB).
 The candidates are found on the long-term average spectrum (channels pooled by power, never summed, so
 stereo and its channels agree; in each bin the loudest OUTLIER_SHARE of the blocks left out, so two clicks in
-a four-minute track do not fill a codec's empty stop band, as they did on 9 of the 36 real tracks): the lowest
+a four-minute track do not fill a codec's empty stop band, as they did on real tracks): the lowest
 cliff that passes, and that falls the way a filter or codec cuts, is the edge. A cliff is located where the level
 falls PLACE_DB under the level just below it (medians in dB, which the music's own peaks and dips barely move).
 Where the fall is a wall (a resampler, a codec), a fitted low-pass response places it (_fitted_edge); where it
 is a gentler filter, the straight line that its stop band follows does (_stop_band_corner), for the music's peaks
-and dips at the cut move a level crossing by several percent. A fall that is neither is the music's own, however
+and dips at the cut move a level crossing. A fall that is neither is the music's own, however
 steep and deep (a passage with nothing but a bass line, then a quiet floor): the search goes on above it.
 
 A file recorded at a lower rate than the analysis rate has nothing above its own Nyquist: that is its edge,
 unless a trustworthy cliff sits lower. Without an edge the audio is "full_band" when its top band still
 carries sound (within FULL_BAND_DB of the spectrum's peak), otherwise "uncertain": the caller must not guess.
+The measurements behind these rules are in docs/results/band-edge-accuracy-history.md.
 """
 from dataclasses import dataclass, field, replace
 
@@ -283,8 +284,8 @@ def _fitted_edge(power_db, edge, top):
     The fit: level = a + s log2(f) (the music's own trend, from the pass band) + the response in dB of a Butterworth
     low-pass of some order run once or twice, floored FIT_FLOOR_DB down, in mean absolute dB over FIT_RANGE x edge;
     every cut frequency in FIT_CENTRES and every shape of FIT_SHAPES is tried. Hundreds of bins vote, so the music's
-    peaks and dips near a steep wall move the answer less than they move a single level crossing (on real music
-    resampled at 3-13 kHz: 99.7% within [-5%, +2%] against 96.2%); on gentler slopes the fitted shape is less sure,
+    peaks and dips near a steep wall move the answer less than they move a single level crossing
+    (docs/results/band-edge-accuracy-history.md); on gentler slopes the fitted shape is less sure,
     and the answer is None, as it is when the fit lands more than FIT_MAX_SHIFT away from the crossing.
     """
     low, high = int(FIT_RANGE[0] * edge), min(int(FIT_RANGE[1] * edge), top)
@@ -327,8 +328,8 @@ def _stop_band_corner(power_db, edge, top):
     3 dB point, a few percent under the 6 dB one, when run once). The line is fitted to the stretch LINE_DB under
     the pass band (the median level over REFERENCE_BAND x edge), ending LINE_OVER_FLOOR_DB over the noise floor:
     dozens to hundreds of bins vote, where the level falls about twice as fast as at the 6 dB point, so the music's
-    peaks and dips near the cut move the answer less than they move a level crossing (on real music limited by an
-    order-12 Butterworth at 3-13 kHz: 91.1% within [-5%, +2%] of the 6 dB point, against 77.4%).
+    peaks and dips near the cut move the answer less than they move a level crossing
+    (docs/results/band-edge-accuracy-history.md).
     """
     y = power_db[:top + 1]
     pass_db = _median_level(y, edge, *REFERENCE_BAND)

@@ -22,11 +22,9 @@ keep_residual=False returns the plain inverse representation, as the authors do.
 Level: the bridge puts noise of a fixed level where audio is missing, so the model judges the known part
 against it; a quietly mastered file looks to it like a loud file with little content. With normalize_level
 each file is scaled to the training music's typical active RMS (audiokit/level.py) for sampling and the
-result scaled back; the kept part still comes back as it went in. Measured on a small model trained here on
-real music (250 steps; benchmarks/quality.py, input gains x0.03 / x0.3 / x1): without it the regenerated
-level was 12 / 1.2 / 0.37 times the original's in 0.3 s gaps and 570 / 53 / 15 times above 4 kHz, with it
-0.17 and 3.2 at every gain, and the LSD of the regenerated part was lower at every gain (x1: gaps 2.69
-against 3.06, above 4 kHz 2.91 against 3.81; at 750 steps, gaps 1.98 against 2.22).
+result scaled back; the kept part still comes back as it went in. Without it the regenerated level follows
+the input's gain instead of the music (benchmarks/quality.py's level sweep; the measurements are in
+docs/results/2026-11-27-quality-earlier-runs.md).
 
 Speed: the window plan is built once per sampling run (no per-step index work or host-device copies),
 the bridge arithmetic takes python-float coefficients (no device syncs), masks stay compact where they
