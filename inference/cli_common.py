@@ -175,7 +175,7 @@ def choose_model(args, steps_key="bandwidth_steps"):
     if args.compile:
         overrides["compile"] = COMPILE_FLAGS[args.compile]
     steps = args.n_steps if args.n_steps is not None else settings.get(steps_key, ENGINE_DEFAULTS[steps_key])
-    return ModelChoice(args.model, config, resolve_checkpoints(checkpoints), overrides, int(steps))
+    return ModelChoice(args.model, config, resolve_checkpoints(checkpoints, source), overrides, int(steps))
 
 
 def load_restorer(args, choice=None):

@@ -56,6 +56,7 @@ from models.representation import Representation, num_frames
 from models.sampler import sample_bridge
 
 CHECKPOINTS_ENV = "A2SB_CHECKPOINTS"
+CHECKPOINT_OPTION = "checkpoints=[...] one per expert in increasing t (command line: --ckpt PATH once per expert)"
 MIN_CUTOFF_HZ = 500.0  # below it too little is kept to condition on
 CPU_WINDOW_BATCH = 4
 MAX_AUTO_WINDOW_BATCH = 64
@@ -120,6 +121,40 @@ def _shared_noise(generator, groups):
         return per_group.expand(groups, like.shape[0] // groups, *like.shape[1:]).reshape(like.shape)
 
     return draw
+
+
+def _checkpoints_and_source(checkpoints, model, config_path):
+    """The checkpoint paths from_config uses, and where they came from, for its messages: the argument, else the
+    released model's files, else $A2SB_CHECKPOINTS."""
+    if isinstance(checkpoints, (str, os.PathLike)):
+        checkpoints = [checkpoints]
+    if checkpoints:
+        return [str(path) for path in checkpoints], "the checkpoints argument"
+    if model:
+        return released.model_files(model), f"model {model!r}, the checkpoint_files of {config_path}"
+    paths = [path.strip() for path in os.environ.get(CHECKPOINTS_ENV, "").split(",") if path.strip()]
+    return paths, f"${CHECKPOINTS_ENV}"
+
+
+def _check_local_checkpoints(paths, source):
+    """One error naming every folder, else every missing file, among the paths that are not released file names
+    (those are looked up in the Hub cache, then fetched)."""
+    local = [path for path in paths if not released.is_released_name(path)]
+    folders = [path for path in local if os.path.isdir(path)]
+    if folders:
+        raise ValueError(f"checkpoint path(s) {', '.join(folders)} (from {source}): is a directory; pass the "
+                         f"checkpoint files inside it as {CHECKPOINT_OPTION}")
+    missing = [path for path in local if not os.path.isfile(path)]
+    if missing:
+        raise FileNotFoundError(f"checkpoint file(s) not found: {', '.join(missing)} (from {source}); pass "
+                                f"{CHECKPOINT_OPTION}")
+
+
+def _check_checkpoint_count(n_checkpoints, t_cutoffs, source, t_cutoffs_from):
+    if n_checkpoints != len(t_cutoffs) + 1:
+        raise ValueError(f"{len(t_cutoffs)} cut point(s) {list(t_cutoffs)} ({t_cutoffs_from}) need "
+                         f"{len(t_cutoffs) + 1} checkpoint(s), one per expert; got {n_checkpoints} from {source}: pass "
+                         f"{CHECKPOINT_OPTION}, or t_cutoffs=[...] (command line: --t-cutoffs)")
 
 
 def _read_config(path):
@@ -232,24 +267,25 @@ class Restorer:
         config_path may also be a released model name ("twosplit", "onesplit"): its sampling config, and
         by default its released checkpoints. Checkpoints come from the argument, else from the
         A2SB_CHECKPOINTS environment variable (comma-separated paths, in increasing t); released file
-        names that are not local files are fetched from the Hugging Face Hub (inference/released.py).
+        names that are not local files are fetched from the Hugging Face Hub (inference/released.py). An error
+        about them names every file at fault, where the paths came from, and the option that fixes it.
         """
-        if config_path in released.MODELS:
-            checkpoints = checkpoints or released.model_files(config_path)
-            config_path = released.model_config(config_path)
+        model = config_path if config_path in released.MODELS else None
+        if model:
+            config_path = released.model_config(model)
         config = _read_config(config_path)
         expected = config.pop("checkpoint_files", None)
         settings = {**config, **overrides}
-        if checkpoints is None and os.environ.get(CHECKPOINTS_ENV):
-            checkpoints = [path.strip() for path in os.environ[CHECKPOINTS_ENV].split(",") if path.strip()]
+        checkpoints, source = _checkpoints_and_source(checkpoints, model, config_path)
         if not checkpoints:
             names = f" ({', '.join(expected)})" if expected else ""
             raise ValueError(f"{config_path}: no checkpoints given; pass the expert checkpoint files{names} in "
                              f"increasing t as checkpoints=[...] (CLI: --ckpt), set {CHECKPOINTS_ENV}="
                              f"path1,path2, or name a released model (CLI: --model {', '.join(released.MODELS)})")
-        if isinstance(checkpoints, (str, os.PathLike)):
-            checkpoints = [checkpoints]
-        checkpoints = [released.resolve_checkpoint(path) for path in checkpoints]
+        _check_local_checkpoints(checkpoints, source)
+        t_cutoffs_from = "the t_cutoffs argument" if "t_cutoffs" in overrides else f"t_cutoffs of {config_path}"
+        _check_checkpoint_count(len(checkpoints), settings.get("t_cutoffs") or [], source, t_cutoffs_from)
+        checkpoints = released.resolve_checkpoints(checkpoints, source)
         if "network" not in settings:
             raise ValueError(f"{config_path}: no 'network' section (the UNet settings)")
         known = set(inspect.signature(cls).parameters) - {"checkpoints", "device"}

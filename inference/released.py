@@ -53,14 +53,11 @@ def is_released_name(path):
     return not os.path.exists(path) and os.path.basename(path) == path and path in released_names()
 
 
-def resolve_checkpoint(path):
-    """A local path as it is; a bare released file name that is not a local file: its copy in the Hub cache."""
-    return resolve_checkpoints([path])[0]
-
-
-def resolve_checkpoints(paths):
-    """resolve_checkpoint of every path, asking the Hub at most once when some are not cached: where it cannot
-    be reached (or HF_HUB_OFFLINE is set), one error names every missing file, at once (no retries)."""
+def resolve_checkpoints(paths, source=None):
+    """Each path: a local path as it is; a bare released file name that is not a local file: its copy in the Hub
+    cache, asking the Hub at most once when some are not cached. Where it cannot be reached (or HF_HUB_OFFLINE
+    is set), one error names every missing file, at once (no retries), and `source`, where the paths came from
+    (e.g. "--model twosplit", "$A2SB_CHECKPOINTS")."""
     paths = [str(path) for path in paths]
     names = [path for path in paths if is_released_name(path)]
     if not names:
@@ -71,8 +68,8 @@ def resolve_checkpoints(paths):
     if missing:
         why = "offline mode (HF_HUB_OFFLINE) and not in the cache" if offline else _unreachable(missing[0])
         if why:
-            raise HubUnavailableError(_unavailable_message(missing, why))
-        found.update({name: fetch(name) for name in missing})
+            raise HubUnavailableError(_unavailable_message(missing, why, source))
+        found.update({name: fetch(name, source) for name in missing})
     return [found.get(path, path) for path in paths]
 
 
@@ -105,15 +102,18 @@ def _unreachable(name):
     return None
 
 
-def _unavailable_message(names, why):
+def _unavailable_message(names, why, source=None):
     files = " ".join(f"{HUB_FOLDER}/{name}" for name in names)
     ckpts = " ".join(f"--ckpt /path/to/{name}" for name in names)
-    return (f"cannot fetch {', '.join(names)} from {HUB_REPO}: {why}; download {'them' if len(names) > 1 else 'it'} "
-            f"from {MODEL_CARD} (Files, folder {HUB_FOLDER}/) and pass {ckpts}, or fetch into the cache while online "
-            f"(hf download {HUB_REPO} {files}) and run with HF_HUB_OFFLINE=1")
+    python_paths = ", ".join(f"'/path/to/{name}'" for name in names)
+    named_by = f" (named by {source})" if source else ""
+    return (f"cannot fetch {', '.join(names)}{named_by} from {HUB_REPO}: {why}; download "
+            f"{'them' if len(names) > 1 else 'it'} from {MODEL_CARD} (Files, folder {HUB_FOLDER}/) and pass {ckpts} "
+            f"(Python: checkpoints=[{python_paths}]), or fetch into the cache while online (hf download {HUB_REPO} "
+            f"{files}) and run with HF_HUB_OFFLINE=1")
 
 
-def fetch(name):
+def fetch(name, source=None):
     """Downloads a released checkpoint into the Hugging Face cache (or finds it there); returns its path."""
     from huggingface_hub import hf_hub_download
     from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError
@@ -121,5 +121,5 @@ def fetch(name):
     try:
         return hf_hub_download(HUB_REPO, f"{HUB_FOLDER}/{name}", cache_dir=_cache_dir())
     except (EntryNotFoundError, HfHubHTTPError, OSError) as error:
-        raise HubUnavailableError(_unavailable_message([name], f"the download failed ({type(error).__name__})")) \
-            from None
+        raise HubUnavailableError(_unavailable_message([name], f"the download failed ({type(error).__name__})",
+                                                       source)) from None
