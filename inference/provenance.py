@@ -6,6 +6,8 @@ weights (size and sha256 of each checkpoint, not their paths), the sampling conf
 steps, sampler, seed, the task as asked (e.g. "cutoff: detect") and the input's sha256. `facts` is recorded
 only: paths, model name, device, what was detected (the cutoff, the gaps), the project version and the time.
 A new project version alone does not make an output stale; a different model, config or input does.
+`main.py predict` has no sampling config: its records (inference/prediction_writer.py) hold the digest of the
+network's description and the engine's settings in its place.
 """
 import datetime
 import functools
@@ -14,6 +16,7 @@ import json
 import os
 import subprocess
 
+import torch
 import yaml
 
 from audiokit.files import write_text
@@ -48,11 +51,27 @@ def weights_record(path):
     return {"bytes": os.path.getsize(path), "sha256": file_sha256(path)}
 
 
+def module_weights_record(module):
+    """Number and content hash of a network's parameters and buffers in memory (a network that no checkpoint
+    file holds, such as the configured initialisation that `main.py predict` runs without --ckpt_path)."""
+    digest = hashlib.sha256()
+    values = 0
+    for name, tensor in sorted(module.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())  # any dtype
+        values += tensor.numel()
+    return {"values": values, "sha256": digest.hexdigest()}
+
+
+def settings_digest(settings):
+    """sha256 of settings (as JSON with sorted keys, so that the order of a mapping does not count)."""
+    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()
+
+
 def config_digest(path):
     """sha256 of the config's settings (parsed, so comments and layout do not count)."""
     with open(path) as file:
-        settings = yaml.safe_load(file)
-    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()
+        return settings_digest(yaml.safe_load(file))
 
 
 @functools.lru_cache(maxsize=None)
