@@ -12,7 +12,8 @@ overrides one of its keys, e.g. --set model.vf_model.init_args.attention_levels=
 band-limited at --cutoff and restored by the engine, and by spectral band replication for comparison; with
 --inpaint also silenced in 0.3 s gaps every second and restored. Scores are inference/evaluate.py's envelope
 metrics: env_corr (1 = the regenerated band's level follows the original's frame by frame, 0 = a steady bed)
-and silence_db (the band's level where the original is silent, relative to where it sounds).
+and silence_db (the band's level where the original is silent, relative to where it sounds); and
+benchmarks/x0_probe.py's score of the network's x0 estimate above the cutoff at high times, without sampling.
 OUT keeps the data, config.yaml, checkpoints/, results.json and spectrograms (PNG) of every restoration;
 a rerun resumes the training from checkpoints/last.ckpt up to --steps and rescores.
 """
@@ -33,6 +34,7 @@ from audiokit.constants import SAMPLE_RATE  # noqa: E402
 from audiokit.files import write_text  # noqa: E402
 from audiokit.plots import save_spectrogram_png  # noqa: E402
 from benchmarks.baselines import band_replication, lpc_inpaint  # noqa: E402
+from benchmarks.x0_probe import x0_probe  # noqa: E402
 from corrupt.waveform import band_limit, periodic_gaps, silence_gaps  # noqa: E402
 from datasets.synthetic import structured_music  # noqa: E402
 from inference import evaluate  # noqa: E402
@@ -110,10 +112,11 @@ def score(est, ref, task, gaps=None):
 
 def evaluate_model(args, config, checkpoint, tests):
     restorer = Restorer.from_config(config, checkpoints=[checkpoint], device="cpu")
-    results = []
+    results, probes = [], {}
     for path in tests:
         clean = sf.read(path, dtype="float32")[0]
         name = os.path.splitext(os.path.basename(path))[0]
+        probes[name] = x0_probe(restorer, clean, args.cutoff)
         degraded = band_limit(clean[None], args.cutoff)[0]
         restored = restorer.bandwidth_extension(degraded, args.cutoff, n_steps=args.sampling_steps, seed=0,
                                                 progress=False)
@@ -136,7 +139,7 @@ def evaluate_model(args, config, checkpoint, tests):
             save_spectrogram_png(os.path.join(args.out, f"{name}_inpaint.png"),
                                  {"original": clean, "degraded": holed, "LPC": baseline, "model": restored},
                                  title=f"{name}: inpainting of {GAP_SECONDS:g} s gaps")
-    return results
+    return results, probes
 
 
 def mean_scores(results):
@@ -156,14 +159,17 @@ def learnability(args):
     tests = write_data(os.path.join(args.out, "data"), args.experiment)
     config = write_config(args)
     checkpoint = train(args, config)
-    results = evaluate_model(args, config, checkpoint, tests)
+    results, probes = evaluate_model(args, config, checkpoint, tests)
     means = mean_scores(results)
     report = {"experiment": args.experiment, "steps": args.steps, "sets": args.set, "cutoff_hz": args.cutoff,
-              "sampling_steps": args.sampling_steps, "means": means, "files": results}
+              "sampling_steps": args.sampling_steps, "means": means, "files": results, "x0_probe": probes}
     write_text(os.path.join(args.out, "results.json"), json.dumps(report, indent=2) + "\n")
     for task, methods in means.items():
         for method, scores in methods.items():
             print(f"{task:<10} {method:<18} " + "  ".join(f"{k} {v:.3f}" for k, v in scores.items()))
+    for name, scores in probes.items():
+        print(f"x0 estimate above the cutoff, {name}: " + "  ".join(
+            f"t={t:g} corr {s['corr']:.3f} rmse {s['rmse']:.3f}" for t, s in scores.items()))
     return 0
 
 

@@ -56,3 +56,60 @@ def test_learnability_trains_restores_and_scores(tmp_path):
     assert set(means["bwe4000"]["model"]) >= {"env_corr", "silence_db", "lsd_band"}
     assert set(means["inpaint"]["LPC"]) >= {"env_corr", "lsd_gap"}
     assert (out / "clip0000_bwe.png").is_file() and (out / "checkpoints" / "last.ckpt").is_file()
+    assert set(report["x0_probe"]["clip0000"]) == {"0.99", "0.75", "0.5"}
+
+
+@pytest.mark.slow
+def test_x0_probe_command_scores_each_checkpoint(tmp_path, capsys):
+    from benchmarks import x0_probe
+    out = tmp_path / "overfit"
+    assert learnability.main(["--out", str(out), "--steps", "2", "--sampling-steps", "2"]) == 0
+    capsys.readouterr()
+    assert x0_probe.main(["--config", str(out / "config.yaml"), "--audio", str(out / "data" / "clip0000.wav"),
+                          "--seconds", "3", str(out / "checkpoints" / "*.ckpt")]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [line.split()[0] for line in lines] == ["step=2.ckpt", "last.ckpt"]
+    assert all("t=0.99: corr" in line and "t=0.5: corr" in line for line in lines)
+
+
+class FakeRestorer:
+    """What x0_probe uses of a Restorer, with a denoiser chosen by the test."""
+
+    def __init__(self, estimate):
+        from models.representation import Representation
+        self.representation = Representation()
+        self.window_frames, self.device, self.beta_max = 64, "cpu", 1.0
+        self.ensemble = self
+        self.estimate = estimate
+
+    def denoiser(self, t):
+        return self.estimate
+
+
+def test_x0_probe_scores_an_oracle_and_a_steady_bed():
+    from benchmarks import x0_probe
+    from datasets.synthetic import structured_music
+    wave = structured_music(4.0, seed=0)
+    truth = x0_probe.probe_windows(FakeRestorer(None).representation.encode(torch.from_numpy(wave))[None], 64)
+    assert truth.shape == (5, 3, 1024, 64)  # 4 s = 345 frames: as many whole 64-frame windows as fit (up to 8)
+
+    oracle = x0_probe.x0_probe(FakeRestorer(lambda x_t, t: truth), wave, 4000.0)
+    assert list(oracle) == [0.99, 0.75, 0.5]
+    for scores in oracle.values():
+        assert scores["corr"] == pytest.approx(1.0) and scores["rmse"] == pytest.approx(0.0, abs=1e-6)
+
+    row = 185  # cutoff_bin(4000)
+    level = truth[:, 0, row:].mean()
+    bed = truth.clone()
+    bed[:, 0, row:] = level + 0.01 * torch.randn(bed[:, 0, row:].shape, generator=torch.Generator().manual_seed(0))
+    scores = x0_probe.x0_probe(FakeRestorer(lambda x_t, t: bed), wave, 4000.0)[0.99]
+    assert abs(scores["corr"]) < 0.3
+    assert scores["rmse"] == pytest.approx(float((bed - truth)[:, 0, row:].pow(2).mean().sqrt()), rel=1e-5)
+
+
+def test_x0_probe_orders_checkpoints_by_step():
+    from benchmarks import x0_probe
+    names = ["last.ckpt", "step=1200.ckpt", "step=400.ckpt", "step=800.ckpt"]
+    assert x0_probe.step_of("runs/x/step=400.ckpt") == 400 and x0_probe.step_of("last.ckpt") is None
+    ordered = sorted(names, key=lambda p: (x0_probe.step_of(p) is None, x0_probe.step_of(p) or 0, p))
+    assert ordered == ["step=400.ckpt", "step=800.ckpt", "step=1200.ckpt", "last.ckpt"]
