@@ -30,8 +30,8 @@ from models.unet_weights import save_released_layout
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOCS = ["README.md", *sorted(os.path.relpath(path, ROOT) for path in glob.glob(os.path.join(ROOT, "docs", "*.md")))]
 # What a command may use from the repository (linked into the scratch folder where it exists).
-LAYOUT = ("main.py", "configs", "datasets", "corrupt", "models", "inference", "benchmarks", "scripts", "tests",
-          "pretrained", "requirements.txt")
+LAYOUT = ("main.py", "configs", "audiokit", "datasets", "corrupt", "models", "inference", "benchmarks", "scripts",
+          "tests", "pretrained", "requirements.txt")
 
 NOT_RUN = {
     "bash scripts/demo.sh": "installs packages, then trains and restores for about five minutes",
