@@ -216,13 +216,14 @@ def test_test_scores_with_a_rank_whose_files_all_failed_to_decode(tmp_path):
 
 @pytest.mark.slow
 def test_predict_on_two_ranks_restores_every_test_file_whole(tmp_path):
-    """Two ranks share three test files; each is restored whole, and no temporary file is left behind."""
+    """Two ranks share three test files; each is restored whole with its provenance record, and no temporary
+    file is left behind."""
     manifest = write_demo_dataset(str(tmp_path / "data"), n_train=1, n_val=0, n_test=3, seconds=2.0)
     _run(tmp_path, "predict", manifest, "--data.batch_size", "1", "--model.test_sampling_steps", "2",
          "--trainer.callbacks+=inference.prediction_writer.RestoredAudioWriter",
          f"--trainer.callbacks.output_dir={tmp_path / 'predictions'}")
-    written = sorted(os.listdir(tmp_path / "predictions" / "demo"))
-    assert written == ["00000_test_001.wav", "00001_test_002.wav", "00002_test_003.wav"]
-    for name in written:
+    audio = ["00000_test_001.wav", "00001_test_002.wav", "00002_test_003.wav"]
+    assert sorted(os.listdir(tmp_path / "predictions" / "demo")) == sorted(audio + [f"{a}.json" for a in audio])
+    for name in audio:
         source = tmp_path / "data" / "demo" / name.split("_", 1)[1]
         assert sf.info(tmp_path / "predictions" / "demo" / name).frames == sf.info(source).frames
