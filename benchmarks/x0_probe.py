@@ -16,6 +16,7 @@ phase channels, which the kept band does not determine.
 import argparse
 import glob
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -67,9 +68,10 @@ def x0_probe(restorer, wave, cutoff_hz, times=PROBE_TIMES, seed=0):
 
 
 def step_of(path):
-    """Training step in a checkpoint name like step=400.ckpt (None for last.ckpt and other names)."""
-    stem = os.path.splitext(os.path.basename(path))[0]
-    return int(stem.split("=")[1]) if stem.startswith("step=") else None
+    """Training step in a checkpoint name like step=400.ckpt or Lightning's step=400-v1.ckpt (None for last.ckpt
+    and other names)."""
+    match = re.match(r"step=(\d+)", os.path.basename(path))
+    return int(match.group(1)) if match else None
 
 
 def probe_checkpoints(config, checkpoints, wave, cutoff_hz):
