@@ -17,7 +17,7 @@ from datasets.manifest import read_manifest
 from inference import provenance
 from inference.device import resolve_device
 from inference.engine import CHECKPOINTS_ENV, Restorer, _read_config
-from inference.released import DEFAULT_MODEL, MODELS, is_released_name, model_config, model_files, \
+from inference.released import DEFAULT_MODEL, MODELS, check_checkpoint_files, model_config, model_files, \
     resolve_checkpoints
 from inference.sharding import shard_slice
 from models.bridge import check_steps
@@ -153,15 +153,7 @@ def choose_model(args, steps_key="bandwidth_steps"):
         raise ValueError(f"no checkpoints: pass --model ({', '.join(sorted(MODELS))}), or --ckpt PATH once per expert "
                          f"in increasing t{f' ({names})' if names else ''}, or set {CHECKPOINTS_ENV}=path1,path2 "
                          f"(config {config}, from {config_from})")
-    local = [path for path in checkpoints if not is_released_name(path)]
-    folders = [path for path in local if os.path.isdir(path)]
-    if folders:
-        raise ValueError(f"checkpoint path(s) {', '.join(folders)} (from {source}): is a directory; pass the "
-                         "checkpoint files inside it with --ckpt")
-    missing = [path for path in local if not os.path.isfile(path)]
-    if missing:
-        raise FileNotFoundError(f"checkpoint file(s) not found: {', '.join(missing)} (from {source}); pass "
-                                "--ckpt PATH once per expert, in increasing t")
+    check_checkpoint_files(checkpoints, "--ckpt PATH once per expert, in increasing t", source, fetchable=True)
     t_cutoffs, cutoffs_from = ((args.t_cutoffs, "--t-cutoffs") if args.t_cutoffs is not None
                                else (settings.get("t_cutoffs", []), f"t_cutoffs of {config}"))
     if len(checkpoints) != len(t_cutoffs) + 1:

@@ -136,20 +136,6 @@ def _checkpoints_and_source(checkpoints, model, config_path):
     return paths, f"${CHECKPOINTS_ENV}"
 
 
-def _check_local_checkpoints(paths, source):
-    """One error naming every folder, else every missing file, among the paths that are not released file names
-    (those are looked up in the Hub cache, then fetched)."""
-    local = [path for path in paths if not released.is_released_name(path)]
-    folders = [path for path in local if os.path.isdir(path)]
-    if folders:
-        raise ValueError(f"checkpoint path(s) {', '.join(folders)} (from {source}): is a directory; pass the "
-                         f"checkpoint files inside it as {CHECKPOINT_OPTION}")
-    missing = [path for path in local if not os.path.isfile(path)]
-    if missing:
-        raise FileNotFoundError(f"checkpoint file(s) not found: {', '.join(missing)} (from {source}); pass "
-                                f"{CHECKPOINT_OPTION}")
-
-
 def _check_checkpoint_count(n_checkpoints, t_cutoffs, source, t_cutoffs_from):
     if n_checkpoints != len(t_cutoffs) + 1:
         raise ValueError(f"{len(t_cutoffs)} cut point(s) {list(t_cutoffs)} ({t_cutoffs_from}) need "
@@ -222,16 +208,9 @@ class Restorer:
                  normalize_level=True, compile="auto", compile_costs=None, compile_options=None):
         self.device = resolve_device(device)
         checkpoints = [path if isinstance(path, torch.nn.Module) else str(path) for path in checkpoints]
-        paths = [path for path in checkpoints if isinstance(path, str)]
-        folders = [path for path in paths if os.path.isdir(path)]
-        if folders:
-            raise ValueError(f"checkpoint path(s) {', '.join(folders)}: is a directory; pass the checkpoint "
-                             f"files inside it")
-        missing = [path for path in paths if not os.path.isfile(path)]
-        if missing:
-            raise FileNotFoundError(f"checkpoint file(s) not found: {', '.join(missing)}; pass the expert "
-                                    f"checkpoints in increasing t (checkpoints=[...], or {CHECKPOINTS_ENV}="
-                                    f"path1,path2 with from_config)")
+        released.check_checkpoint_files([path for path in checkpoints if isinstance(path, str)],
+                                        f"the expert checkpoints in increasing t (checkpoints=[...], or "
+                                        f"{CHECKPOINTS_ENV}=path1,path2 with from_config)")
         check_cutoffs(t_cutoffs, len(checkpoints))
         check_window(window_frames, hop_frames)
         if window_batch is not None and int(window_batch) < 1:
@@ -282,7 +261,7 @@ class Restorer:
             raise ValueError(f"{config_path}: no checkpoints given; pass the expert checkpoint files{names} in "
                              f"increasing t as checkpoints=[...] (CLI: --ckpt), set {CHECKPOINTS_ENV}="
                              f"path1,path2, or name a released model (CLI: --model {', '.join(released.MODELS)})")
-        _check_local_checkpoints(checkpoints, source)
+        released.check_checkpoint_files(checkpoints, CHECKPOINT_OPTION, source, fetchable=True)
         t_cutoffs_from = "the t_cutoffs argument" if "t_cutoffs" in overrides else f"t_cutoffs of {config_path}"
         _check_checkpoint_count(len(checkpoints), settings.get("t_cutoffs") or [], source, t_cutoffs_from)
         checkpoints = released.resolve_checkpoints(checkpoints, source)

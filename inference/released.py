@@ -53,6 +53,21 @@ def is_released_name(path):
     return not os.path.exists(path) and os.path.basename(path) == path and path in released_names()
 
 
+def check_checkpoint_files(paths, fix, source=None, fetchable=False):
+    """One error naming every folder, else every missing file, among the checkpoint paths; `fix` says what to pass
+    instead, `source` where the paths came from. With `fetchable`, bare released file names are left to
+    resolve_checkpoints (the Hub cache, then the Hub)."""
+    local = [path for path in paths if not (fetchable and is_released_name(path))]
+    origin = f" (from {source})" if source else ""
+    folders = [path for path in local if os.path.isdir(path)]
+    if folders:
+        raise ValueError(f"checkpoint path(s) {', '.join(folders)}{origin}: is a directory; pass the checkpoint "
+                         f"files inside it as {fix}")
+    missing = [path for path in local if not os.path.isfile(path)]
+    if missing:
+        raise FileNotFoundError(f"checkpoint file(s) not found: {', '.join(missing)}{origin}; pass {fix}")
+
+
 def resolve_checkpoints(paths, source=None):
     """Each path: a local path as it is; a bare released file name that is not a local file: its copy in the Hub
     cache, asking the Hub at most once when some are not cached. Where it cannot be reached (or HF_HUB_OFFLINE
