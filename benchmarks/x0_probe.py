@@ -74,10 +74,15 @@ def step_of(path):
     return int(match.group(1)) if match else None
 
 
+def in_step_order(paths):
+    """Checkpoints by training step; names without one (last.ckpt) after them, by name."""
+    return sorted(paths, key=lambda path: (step_of(path) is None, step_of(path) or 0, path))
+
+
 def probe_checkpoints(config, checkpoints, wave, cutoff_hz):
     """One row per checkpoint, in step order: (path, {t: scores})."""
     rows = []
-    for path in sorted(checkpoints, key=lambda p: (step_of(p) is None, step_of(p) or 0, p)):
+    for path in in_step_order(checkpoints):
         restorer = Restorer.from_config(config, checkpoints=[path], device="cpu")
         rows.append((path, x0_probe(restorer, wave, cutoff_hz)))
     return rows

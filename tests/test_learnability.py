@@ -112,5 +112,4 @@ def test_x0_probe_orders_checkpoints_by_step():
     names = ["last.ckpt", "step=1200.ckpt", "step=400.ckpt", "step=800.ckpt"]
     assert x0_probe.step_of("runs/x/step=400.ckpt") == 400 and x0_probe.step_of("last.ckpt") is None
     assert x0_probe.step_of("step=250-v1.ckpt") == 250 and x0_probe.step_of("last-v1.ckpt") is None
-    ordered = sorted(names, key=lambda p: (x0_probe.step_of(p) is None, x0_probe.step_of(p) or 0, p))
-    assert ordered == ["step=400.ckpt", "step=800.ckpt", "step=1200.ckpt", "last.ckpt"]
+    assert x0_probe.in_step_order(names) == ["step=400.ckpt", "step=800.ckpt", "step=1200.ckpt", "last.ckpt"]
