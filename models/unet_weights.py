@@ -98,10 +98,14 @@ def check_fits(module: nn.Module, state_dict: dict[str, torch.Tensor], source: s
         )
 
 
-def save_unet_safetensors(module: nn.Module, path: str | os.PathLike) -> None:
-    """Write the module's state dict (no prefix) as safetensors, atomically: temp file, then rename."""
+def save_unet_safetensors(module: nn.Module, path: str | os.PathLike, dtype: torch.dtype | None = None) -> None:
+    """Write the module's state dict (no prefix) as safetensors, atomically: temp file, then rename. With `dtype`
+    (e.g. torch.bfloat16, half the size) its floating-point tensors are stored rounded to it; loading casts them
+    back to the model's own dtype."""
     path = Path(path)
     tensors = {key: value.detach().cpu().contiguous() for key, value in module.state_dict().items()}
+    if dtype is not None:
+        tensors = {key: value.to(dtype) if value.is_floating_point() else value for key, value in tensors.items()}
     write_atomically(path, lambda tmp: save_file(tensors, tmp, metadata={"format": "pt"}))
 
 

@@ -1,10 +1,12 @@
-"""Ships a trained checkpoint as the repository's small model (`--model small`): its UNet weights as safetensors in
-pretrained/small/, and the reference restoration that tests/test_small_model.py compares every CPU against.
+"""Ships trained checkpoints as the repository's small model (`--model small`): the UNet weights of each expert as
+safetensors in pretrained/small/, and the reference restoration that tests/test_small_model.py compares every CPU
+against.
 
-    python scripts/ship_small.py runs/small/checkpoints/last.ckpt
+    python scripts/ship_small.py --bf16 runs/small/checkpoints/step=6000.ckpt runs/small_hi/checkpoints/last.ckpt
 
-The network must be the one configs/small_sampling.yaml describes. PROVENANCE.md beside the weights is written
-by hand: data, licence, config, steps, wall time, machine.
+One checkpoint per file that configs/small_sampling.yaml lists, in increasing t; each network must be the one it
+describes. --bf16 stores the weights rounded to bfloat16 (half the size; restoring still computes in float32).
+PROVENANCE.md beside the weights is written by hand: data, licence, config, steps, wall time, machine.
 """
 import argparse
 import os
@@ -13,6 +15,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
+import torch  # noqa: E402
 
 from audiokit.cli import run_main  # noqa: E402
 from audiokit.files import write_atomically  # noqa: E402
@@ -40,12 +43,16 @@ def reference_restoration(restorer):
 
 def ship(args):
     config = released.model_config("small")
-    target = os.path.join(released.REPO_ROOT, released.model_files("small")[0])
-    # Loading through the sampling config checks that the checkpoint is the network it describes.
-    restorer = Restorer.from_config(config, checkpoints=[args.checkpoint], device="cpu")
-    os.makedirs(os.path.dirname(target), exist_ok=True)
-    save_unet_safetensors(restorer.ensemble.experts[0], target)
-    print(f"wrote {target} ({os.path.getsize(target) / 2**20:.1f} MiB)")
+    targets = [os.path.join(released.REPO_ROOT, path) for path in released.model_files("small")]
+    if len(args.checkpoints) != len(targets):
+        raise SystemExit(f"configs/small_sampling.yaml lists {len(targets)} expert file(s); "
+                         f"give as many checkpoints, in increasing t (got {len(args.checkpoints)})")
+    # Loading through the sampling config checks that each checkpoint is the network it describes.
+    restorer = Restorer.from_config(config, checkpoints=args.checkpoints, device="cpu")
+    for expert, target in zip(restorer.ensemble.experts, targets):
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        save_unet_safetensors(expert, target, dtype=torch.bfloat16 if args.bf16 else None)
+        print(f"wrote {target} ({os.path.getsize(target) / 2**20:.1f} MiB)")
     shipped = Restorer.from_config("small", device="cpu")
     restored = reference_restoration(shipped)
     def save(tmp):  # to an open file: given a name, numpy would add ".npz" to it
@@ -59,7 +66,10 @@ def ship(args):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("checkpoint", help="a checkpoint of configs/small.yaml (Lightning .ckpt or safetensors)")
+    parser.add_argument("checkpoints", nargs="+",
+                        help="checkpoints of configs/small.yaml (Lightning .ckpt or safetensors), one per expert, "
+                             "in increasing t")
+    parser.add_argument("--bf16", action="store_true", help="store the weights rounded to bfloat16 (half the size)")
     return run_main(ship, parser.parse_args(argv))
 
 

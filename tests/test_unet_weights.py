@@ -110,6 +110,23 @@ def test_safetensors_round_trip_with_and_without_prefix(tmp_path):
     assert torch.equal(outputs(fresh), outputs(source))
 
 
+def test_bfloat16_safetensors_hold_the_rounded_weights_in_half_the_size(tmp_path):
+    source = trained_tiny_unet()
+    full, half = tmp_path / "full.safetensors", tmp_path / "half.safetensors"
+    save_unet_safetensors(source, full)
+    save_unet_safetensors(source, half, dtype=torch.bfloat16)
+    assert abs(half.stat().st_size / full.stat().st_size - 0.5) < 0.05
+    stored = load_unet_weights(half)
+    assert {value.dtype for value in stored.values()} == {torch.bfloat16}
+    fresh = UNet(**TINY).eval()
+    load_into(fresh, stored, half)  # a float32 model takes them, cast back
+    for key, value in fresh.state_dict().items():
+        assert value.dtype == torch.float32
+        assert torch.equal(value, source.state_dict()[key].to(torch.bfloat16).float())
+        # bfloat16 keeps 8 significant bits: every weight within 2^-8 of itself
+        assert torch.all((value - source.state_dict()[key]).abs() <= source.state_dict()[key].abs() * 2**-8)
+
+
 def test_truncated_safetensors_names_the_file(tmp_path):
     path = tmp_path / "unet.safetensors"
     save_unet_safetensors(trained_tiny_unet(), path)
