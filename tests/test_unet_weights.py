@@ -120,11 +120,12 @@ def test_bfloat16_safetensors_hold_the_rounded_weights_in_half_the_size(tmp_path
     assert {value.dtype for value in stored.values()} == {torch.bfloat16}
     fresh = UNet(**TINY).eval()
     load_into(fresh, stored, half)  # a float32 model takes them, cast back
+    original = source.state_dict()
     for key, value in fresh.state_dict().items():
         assert value.dtype == torch.float32
-        assert torch.equal(value, source.state_dict()[key].to(torch.bfloat16).float())
+        assert torch.equal(value, original[key].to(torch.bfloat16).float())
         # bfloat16 keeps 8 significant bits: every weight within 2^-8 of itself
-        assert torch.all((value - source.state_dict()[key]).abs() <= source.state_dict()[key].abs() * 2**-8)
+        assert torch.all((value - original[key]).abs() <= original[key].abs() * 2**-8)
 
 
 def test_truncated_safetensors_names_the_file(tmp_path):
