@@ -10,6 +10,11 @@ full-resolution skip of improved-diffusion's UNet, which the released layout lac
 after the first downsampling). The network's target (x_t - x0) / sigma_fwd(t) holds the input's own noise pixel
 by pixel, which without this skip must squeeze through a stride-2 convolution; small networks trained briefly
 leave much of it in their x0 estimates (a noise bed). It has no parameters, so checkpoints keep their keys.
+freq_attention_levels adds a FrequencyAttention block (the bins of each frame attend to each other, residual)
+at the end of the stages that the same levels in attention_levels would give attention: a path from the kept
+band to the rows far above it at the stage's own time resolution. Off by default; the released layout has none.
+The other blocks keep their keys, and the new block starts as the identity, so a network trained without it
+can be extended and trained on (A2SBModule's init_weights_from).
 Every block is conditioned on [band embedding of its row, time embedding]: constant along frames, so it is
 kept as a (B, E, h, 1) map, built once per resolution and forward.
 The 3x3 convolutions take NNPACK's Winograd kernels on the CPU (models/winograd.py); winograd=False, or
@@ -22,7 +27,7 @@ import torch
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from models.attention import AttentionBlock
+from models.attention import AttentionBlock, FrequencyAttention
 from models.unet_blocks import Downsample, GroupNorm32, ResBlock, Upsample
 from models.winograd import Conv3x3
 
@@ -53,12 +58,15 @@ class UNet(nn.Module):
         checkpointing: bool = False,
         winograd: bool = True,
         input_skip: bool = False,
+        freq_attention_levels: Sequence[int] = (),
     ):
         super().__init__()
         widths = list(hidden_channels)
         levels = len(widths) - 1
         attention_levels = sorted(set(attention_levels))
+        freq_attention_levels = sorted(set(freq_attention_levels))
         _check_config(widths, attention_levels, num_res_blocks, band_emb_dim)
+        _check_levels("freq_attention_levels", freq_attention_levels, levels)
         self.levels = levels
         self.in_channels = in_channels
         self.time_emb_dim = time_emb_dim
@@ -67,16 +75,18 @@ class UNet(nn.Module):
         self.input_skip = input_skip
         cond_channels = band_emb_dim + time_emb_dim
 
-        def stage(width: int, with_attention: bool) -> nn.ModuleList:
+        def stage(width: int, level: int) -> nn.ModuleList:
             blocks = []
             for _ in range(num_res_blocks):
                 blocks.append(ResBlock(width, cond_channels, dropout))
-                if with_attention:
+                if level in attention_levels:
                     blocks.append(AttentionBlock(width, num_heads, attn_input_norm))
+            if level in freq_attention_levels:  # last, so the other blocks keep their checkpoint keys
+                blocks.append(FrequencyAttention(width))
             return nn.ModuleList(blocks)
 
         self.input_projection = Conv3x3(in_channels, widths[0])
-        self.enc_blocks = nn.ModuleList(stage(widths[l], l in attention_levels) for l in range(levels))
+        self.enc_blocks = nn.ModuleList(stage(widths[l], l) for l in range(levels))
         self.ds_layers = nn.ModuleList(Downsample(widths[l], widths[l + 1]) for l in range(levels))
         self.middle_block = nn.ModuleList(
             [
@@ -85,9 +95,7 @@ class UNet(nn.Module):
                 ResBlock(widths[levels], cond_channels, dropout),
             ]
         )
-        self.dec_blocks = nn.ModuleList(
-            stage(widths[levels - i], levels - 1 - i in attention_levels) for i in range(levels)
-        )
+        self.dec_blocks = nn.ModuleList(stage(widths[levels - i], levels - 1 - i) for i in range(levels))
         self.us_layers = nn.ModuleList(Upsample(widths[levels - i], widths[levels - i - 1]) for i in range(levels))
         self.output_projection = nn.Sequential(
             GroupNorm32(widths[0]), nn.SiLU(), Conv3x3(widths[0], out_channels)
@@ -155,10 +163,14 @@ def _check_config(widths: list[int], attention_levels: list[int], num_res_blocks
     bad = [w for w in widths if w <= 0 or w % 32]
     if bad:
         raise ValueError(f"UNet: hidden_channels must be positive multiples of 32 (GroupNorm(32)); {bad} in {widths}")
-    outside = [l for l in attention_levels if not 0 <= l < levels]
-    if outside:
-        raise ValueError(f"UNet: attention_levels must lie in 0..{levels - 1} for {levels} levels, got {outside}")
+    _check_levels("attention_levels", attention_levels, levels)
     if num_res_blocks < 1:
         raise ValueError(f"UNet: num_res_blocks must be at least 1, got {num_res_blocks}")
     if band_emb_dim < 2 or band_emb_dim % 2:
         raise ValueError(f"UNet: band_emb_dim must be a positive even number (cosines and sines), got {band_emb_dim}")
+
+
+def _check_levels(name: str, chosen: list[int], levels: int) -> None:
+    outside = [l for l in chosen if not 0 <= l < levels]
+    if outside:
+        raise ValueError(f"UNet: {name} must lie in 0..{levels - 1} for {levels} levels, got {outside}")

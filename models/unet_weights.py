@@ -70,16 +70,20 @@ def unet_weights_of(checkpoint: dict) -> dict[str, torch.Tensor]:
     return _unet_entries(checkpoint["state_dict"])
 
 
-def load_into(module: nn.Module, state_dict: dict[str, torch.Tensor], source: str | os.PathLike) -> None:
-    """Strict load; any missing, unexpected or mis-shaped key raises one error naming them."""
-    check_fits(module, state_dict, source)
-    module.load_state_dict(state_dict, strict=True)
+def load_into(module: nn.Module, state_dict: dict[str, torch.Tensor], source: str | os.PathLike,
+              new_modules: tuple[str, ...] = ()) -> None:
+    """Strict load; any missing, unexpected or mis-shaped key raises one error naming them. Keys of the
+    submodules named in `new_modules` may be missing: those keep their initial values."""
+    check_fits(module, state_dict, source, new_modules)
+    module.load_state_dict(state_dict, strict=not new_modules)
 
 
-def check_fits(module: nn.Module, state_dict: dict[str, torch.Tensor], source: str | os.PathLike) -> None:
-    """Raises one CheckpointError naming the missing, unexpected and mis-shaped keys, if any."""
+def check_fits(module: nn.Module, state_dict: dict[str, torch.Tensor], source: str | os.PathLike,
+               new_modules: tuple[str, ...] = ()) -> None:
+    """Raises one CheckpointError naming the missing (outside `new_modules`), unexpected and mis-shaped keys."""
     expected = module.state_dict()
-    missing = sorted(expected.keys() - state_dict.keys())
+    missing = sorted(key for key in expected.keys() - state_dict.keys()
+                     if not any(key.startswith(name + ".") for name in new_modules))
     unexpected = sorted(state_dict.keys() - expected.keys())
     mismatched = sorted(
         f"{key} {tuple(state_dict[key].shape)} vs model {tuple(expected[key].shape)}"

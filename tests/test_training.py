@@ -125,6 +125,23 @@ def test_t_finetuning_starts_from_checkpoint_weights(tmp_path):
         missing.setup("fit")
 
 
+def test_init_weights_from_extends_a_network_trained_without_frequency_attention(tmp_path):
+    torch.manual_seed(0)
+    source = A2SBModule(UNet(**TRAINING_NETWORK))
+    path = tmp_path / "plain.ckpt"
+    torch.save({"state_dict": source.state_dict(), "global_step": 1000}, path)
+    extended = A2SBModule(UNet(**TRAINING_NETWORK, freq_attention_levels=[2]), init_weights_from=str(path))
+    extended.setup("fit")
+    x, t = torch.randn(1, 3, 64, 16), torch.full((1,), 0.7)
+    with torch.no_grad():  # the new blocks start as the identity: the same network as the checkpoint's
+        assert torch.equal(extended.denoiser.network_output(x, t), source.denoiser.network_output(x, t))
+    # only the new blocks' keys may be missing: a checkpoint of another network still fails in one line
+    other = A2SBModule(UNet(**dict(TRAINING_NETWORK, hidden_channels=[32, 32, 64, 64, 128]), freq_attention_levels=[2]),
+                       init_weights_from=str(path))
+    with pytest.raises(Exception, match="weights do not fit UNet"):
+        other.setup("fit")
+
+
 def test_a_batch_whose_files_all_failed_to_decode_is_skipped():
     """The data module leaves out files that fail to decode, so a batch can be empty: every step skips it
     (validation and test used to fail inside the STFT)."""

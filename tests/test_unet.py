@@ -7,7 +7,7 @@ import torch
 from rotary_embedding_torch import RotaryEmbedding, apply_rotary_emb
 
 from helpers import TINY_ATTENTION_NETWORK as TINY, randomize_
-from models.attention import AttentionBlock
+from models.attention import AttentionBlock, FrequencyAttention
 from models.rotary import AxialRotaryEmbedding
 from models.unet import UNet, band_embedding
 from models.unet_blocks import GroupNorm32, ResBlock
@@ -220,3 +220,54 @@ def test_input_skip_adds_the_input_projection_before_the_output_projection_with_
         out = skipped(x, emb)
         assert torch.equal(seen["into_output"], seen["last"] + seen["first"])
         assert not torch.allclose(out, plain(x, emb))
+
+
+def test_frequency_attention_attends_among_the_bins_of_each_frame_with_the_rotary_of_a_one_frame_map():
+    torch.manual_seed(0)
+    channels, h, w = 128, 8, 5
+    block = randomize_(AttentionBlock(channels, 2, per_frame=True))
+    whole = AttentionBlock(channels, 2)
+    whole.load_state_dict(block.state_dict())
+    whole.gnorm = torch.nn.Identity()  # the map is normalised as a whole, before it is cut into frames
+    x = torch.randn(2, channels, h, w)
+    with torch.no_grad():
+        out = block(x)
+        normed = block.gnorm(x)
+        # Frame by frame, global attention over a one-frame map is attention among that frame's bins.
+        expected = torch.cat([whole(normed[..., j : j + 1]) for j in range(w)], dim=-1)
+    torch.testing.assert_close(out, expected, rtol=0, atol=1e-5)
+
+
+def test_frequency_attention_starts_as_the_identity_and_then_mixes_bins_within_frames_only():
+    torch.manual_seed(0)
+    block = FrequencyAttention(64)
+    x = torch.randn(1, 64, 16, 6)
+    with torch.no_grad():
+        assert torch.equal(block(x), x)
+        randomize_(block)
+    block.attention.gnorm = torch.nn.Identity()  # its statistics span the map; the attention itself must not
+    x.requires_grad_(True)
+    block(x)[0, :, 15, 2].sum().backward()  # the top bin of frame 2
+    reach = x.grad[0].abs().sum(0)  # (bins, frames)
+    assert reach[0, 2] > 0  # reads the bottom bin of its own frame
+    assert reach[:, [0, 1, 3, 4, 5]].max() == 0  # and nothing of the other frames
+    with pytest.raises(ValueError, match="at least 64 channels"):
+        FrequencyAttention(32)
+
+
+def test_unet_frequency_attention_levels_add_a_block_at_the_end_of_the_mirrored_stages():
+    levels = len(TINY["hidden_channels"]) - 1
+    plain = randomize_(UNet(**TINY)).eval()
+    model = UNet(**dict(TINY, freq_attention_levels=[1, 2])).eval()
+    added = [name for name, module in model.named_modules() if isinstance(module, FrequencyAttention)]
+    # decoder stage L - 1 - l mirrors encoder level l, as for attention_levels; level 2 also has attention
+    assert added == ["enc_blocks.1.2", "enc_blocks.2.4", f"dec_blocks.{levels - 3}.4", f"dec_blocks.{levels - 2}.2"]
+    # every other block keeps its key, and the new blocks start as the identity: the same network
+    assert set(model.state_dict()) - set(plain.state_dict()) == {
+        key for key in model.state_dict() if any(key.startswith(name + ".") for name in added)}
+    model.load_state_dict(plain.state_dict(), strict=False)
+    x, emb = torch.randn(1, 3, 32, 16), torch.randn(1, 128)
+    with torch.no_grad():
+        assert torch.equal(model(x, emb), plain(x, emb))
+    with pytest.raises(ValueError, match=r"freq_attention_levels must lie in 0\.\.2"):
+        UNet(**dict(TINY, freq_attention_levels=[9]))
