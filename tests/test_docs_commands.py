@@ -28,7 +28,8 @@ from models.unet import UNet
 from models.unet_weights import save_released_layout
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DOCS = ["README.md", *sorted(os.path.relpath(path, ROOT) for path in glob.glob(os.path.join(ROOT, "docs", "*.md")))]
+DOCS = ["README.md", *sorted(os.path.relpath(path, ROOT) for pattern in ("*.md", "results/*.md")
+                              for path in glob.glob(os.path.join(ROOT, "docs", pattern)))]
 # What a command may use from the repository (linked into the scratch folder where it exists).
 LAYOUT = ("main.py", "configs", "audiokit", "datasets", "corrupt", "models", "inference", "benchmarks", "scripts",
           "tests", "pretrained", "requirements.txt")
