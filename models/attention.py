@@ -63,8 +63,8 @@ class FrequencyAttention(nn.Module):
     In a UNet with square downsampling the global attention of the coarse levels sees a frame only at 1/8 of
     its time resolution or less, so an onset in the kept band reaches the rows far above it smeared over
     about 0.1 s. Attending along frequency at a fine level lets every row of a frame read the whole spectrum
-    of that frame at full time resolution, for little compute (bins^2 per frame, not (bins x frames)^2).
-    Heads are as many as hold the rotary channels (head dim 4 * ROTARY_DIM / 2).
+    of that frame at the level's own time resolution, for little compute (bins^2 per frame, not
+    (bins x frames)^2). One head per 2 * ROTARY_DIM channels: the smallest head that holds the rotary channels.
     """
 
     def __init__(self, channels: int):

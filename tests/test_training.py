@@ -14,7 +14,7 @@ from datasets.synthetic import write_demo_dataset
 from helpers import TRAINING_NETWORK, tiny_config
 from models.a2sb_module import A2SBModule
 from models.unet import UNet
-from models.unet_weights import load_into, load_unet_weights
+from models.unet_weights import CheckpointError, load_into, load_unet_weights
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -138,7 +138,7 @@ def test_init_weights_from_extends_a_network_trained_without_frequency_attention
     # only the new blocks' keys may be missing: a checkpoint of another network still fails in one line
     other = A2SBModule(UNet(**dict(TRAINING_NETWORK, hidden_channels=[32, 32, 64, 64, 128]), freq_attention_levels=[2]),
                        init_weights_from=str(path))
-    with pytest.raises(Exception, match="weights do not fit UNet"):
+    with pytest.raises(CheckpointError, match="weights do not fit UNet"):
         other.setup("fit")
 
 
