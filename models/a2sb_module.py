@@ -12,7 +12,6 @@ from corrupt.degrade import degrade
 from corrupt.masks import (bandwidth_mask, cutoff_bin, random_degradation_mask, true_band_mask,
                            validation_inpainting_mask)
 from models import bridge
-from models.attention import FrequencyAttention
 from models.denoiser import Denoiser
 from models.representation import Representation
 from models.sampler import sample_bridge
@@ -89,9 +88,7 @@ class A2SBModule(L.LightningModule):
                 raise FileNotFoundError(f"model.init_weights_from: checkpoint not found: {path} (set it to your "
                                         "pretrained checkpoint, e.g. A2SB_onesplit_0.0_1.0_release.ckpt)")
             # A network trained without frequency attention can be extended: the new blocks start as the identity.
-            added = tuple(name for name, module in self.vf_model.named_modules()
-                          if isinstance(module, FrequencyAttention))
-            load_into(self.vf_model, load_unet_weights(path), path, new_modules=added)
+            load_into(self.vf_model, load_unet_weights(path), path, new_modules=self.vf_model.extension_modules())
             log.info("initialised vf_model from %s", path)
         if self.hparams.compile and self._compiled_net is None:
             # Stored outside the module tree so state_dict keys stay those of the released layout.

@@ -109,6 +109,11 @@ class UNet(nn.Module):
                 module.winograd = bool(enabled)
         return self
 
+    def extension_modules(self) -> tuple[str, ...]:
+        """Names of the blocks that start as the identity (frequency attention): a checkpoint of the same network
+        without them loads into this one with these left as initialised, and computes the same."""
+        return tuple(name for name, module in self.named_modules() if isinstance(module, FrequencyAttention))
+
     def conditioning(self, t_emb: torch.Tensor, rows: int) -> torch.Tensor:
         """(B, band_emb_dim + time_emb_dim, rows, 1): band embedding in front of the time embedding."""
         band = band_embedding(rows, self.band_emb_dim, t_emb.device, t_emb.dtype)

@@ -31,6 +31,8 @@ DERIVED = {
         "data.mix_dataset_config.real_music.apply_sr_loss_mask"}),
     "small": ("small_cpu", {"model.vf_model.init_args.attention_levels", "model.vf_model.init_args.input_skip",
                             "trainer.max_time", TRAINER_CALLBACK_DIR, RUN_NAME}),
+    "small_high": ("small", {"model.vf_model.init_args.freq_attention_levels", "model.train_t_min",
+                             "model.init_weights_from", "trainer.max_time", TRAINER_CALLBACK_DIR, RUN_NAME}),
     "tiny_cpu": ("small_cpu", {
         "trainer.precision", "trainer.max_time", "trainer.max_epochs", "trainer.val_check_interval",
         "trainer.log_every_n_steps", "trainer.callbacks.0.init_args.every_n_train_steps", TRAINER_CALLBACK_DIR,
@@ -43,7 +45,7 @@ DERIVED = {
 }
 COMPACT = {"small_cpu"}
 SAMPLING = {"ensemble_1split_sampling": "pretrain", "ensemble_2split_sampling": "t_finetune_2split_0.0_0.5",
-            "small_sampling": "small"}
+            "small_sampling": "small_high"}
 
 
 def load(name):

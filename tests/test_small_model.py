@@ -5,11 +5,14 @@ import os
 import numpy as np
 import pytest
 import soundfile as sf
+import torch
 
 from inference import released
 from inference.engine import Restorer
 from inference.evaluate import lsd, magnitude
-from scripts.ship_small import REFERENCE, reference_input, reference_restoration
+from models.unet import UNet
+from models.unet_weights import CheckpointError, save_unet_safetensors
+from scripts.ship_small import REFERENCE, expert_network, reference_input, reference_restoration
 
 # Machines of this kind differ (AVX-512 or not, NNPACK's or oneDNN's convolutions), and so does float rounding
 # through the sampler's steps. Measured on one machine, Winograd convolutions on against off: LSD 0.0003 and a
@@ -53,3 +56,22 @@ def test_upsample_tool_restores_with_model_small(tmp_path, capsys):
     restored, rate = sf.read(target)
     assert rate == 44100 and restored.shape == audio.shape
     assert "small_sampling.yaml" in capsys.readouterr().out
+
+
+def test_an_expert_trained_without_frequency_attention_ships_as_the_same_network(tmp_path):
+    """The low-t expert is a checkpoint of the network without frequency attention: shipped in the sampling
+    config's network, it computes exactly what it did; a checkpoint of another network still fails in one line."""
+    network = dict(hidden_channels=[32, 64, 128, 128], attention_levels=[2], num_heads=2, input_skip=True)
+    torch.manual_seed(0)
+    plain = UNet(**network).eval()
+    for parameter in plain.parameters():  # no zero-initialised layer left, so a partial load would show
+        torch.nn.init.normal_(parameter, std=0.05)
+    path = tmp_path / "plain.safetensors"
+    save_unet_safetensors(plain, path)
+    extended = expert_network(dict(network, freq_attention_levels=[1, 2]), str(path)).eval()
+    assert extended.extension_modules()
+    x, emb = torch.randn(1, 3, 64, 16), torch.randn(1, 128)
+    with torch.no_grad():
+        assert torch.equal(extended(x, emb), plain(x, emb))
+    with pytest.raises(CheckpointError, match="weights do not fit UNet"):
+        expert_network(dict(network, hidden_channels=[32, 64, 128, 256], freq_attention_levels=[1]), str(path))
