@@ -3,6 +3,7 @@ with respect to the input image, as shares of its mass.
 
     python benchmarks/gradient_reach.py --model small=configs/small.yaml:runs/small/checkpoints/last.ckpt
     python benchmarks/gradient_reach.py --model init=configs/small.yaml   # random initial weights
+    python benchmarks/gradient_reach.py --model high=configs/small_sampling.yaml:pretrained/small/small_high_t.safetensors
 
 A model that must regenerate the band above a cutoff from the band below has to draw on the rows below the
 cutoff. The input is one generated clip (datasets/synthetic.py), band-limited at --cutoff as training does
@@ -38,7 +39,8 @@ def load_network(spec):
     if not name or not config:
         raise ValueError(f"--model {spec!r}: expected NAME=CONFIG[:CHECKPOINT]")
     if checkpoint:
-        ensemble = Restorer.from_config(config, checkpoints=[checkpoint], device="cpu").ensemble
+        # One network is probed, also from a config of several experts (any of their checkpoints).
+        ensemble = Restorer.from_config(config, checkpoints=[checkpoint], t_cutoffs=[], device="cpu").ensemble
         return name, ensemble.experts[0], ensemble.t_to_emb
     torch.manual_seed(0)
     return name, UNet(**_read_config(config)["network"]).eval(), bridge.TimeEmbedding()

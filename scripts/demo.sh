@@ -34,9 +34,9 @@ if shipped small; then
         -f "$(ls demo_run/quality/excerpts/cutoff_freq=4000/*/degraded.wav | head -1)" \
         || echo "restoring with the automatic cutoff failed: see the line above"
     echo "automatic cutoff:     demo_run/auto_cutoff/restored.wav and .png (the small model)"
-    echo "The small model (6000 steps on a CPU) keeps the kept band and the empty band above a file's edge, but the"
-    echo "level of what it regenerates follows the music less than band replication's: compare their envelope corr"
-    echo "and level in silence above (docs/quality.md)."
+    echo "The small model (2 h 40 min on a CPU) keeps the kept band and the empty band above a file's edge, and the"
+    echo "level of what it regenerates follows the music (envelope corr above), but it is too quiet: compare the"
+    echo "level ratio with band replication's (docs/quality.md)."
 fi
 echo "The tiny model learnt from two minutes of synthetic tones: it shows that training, checkpoints, validation"
 echo "pictures and restoration work, not what A2SB can do; it does not beat the classical baselines."

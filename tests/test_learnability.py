@@ -43,6 +43,12 @@ def test_gradient_reach_prints_each_model(capsys):
     assert lines[-1].startswith("tiny") and "below_cutoff" in lines[-1]
 
 
+def test_gradient_reach_probes_one_expert_of_a_two_expert_config():
+    name, network, _ = gradient_reach.load_network(
+        "high=configs/small_sampling.yaml:pretrained/small/small_high_t.safetensors")
+    assert name == "high" and network.extension_modules()  # the shipped high-t expert, frequency attention and all
+
+
 @pytest.mark.slow
 def test_learnability_trains_restores_and_scores(tmp_path):
     out = tmp_path / "overfit"
