@@ -3,7 +3,8 @@ with respect to the input image, as shares of its mass.
 
     python benchmarks/gradient_reach.py --model small=configs/small.yaml:runs/small/checkpoints/last.ckpt
     python benchmarks/gradient_reach.py --model init=configs/small.yaml   # random initial weights
-    python benchmarks/gradient_reach.py --model high=configs/small_sampling.yaml:pretrained/small/small_high_t.safetensors
+    python benchmarks/gradient_reach.py \
+        --model high=configs/small_sampling.yaml:pretrained/small/small_high_t.safetensors
 
 A model that must regenerate the band above a cutoff from the band below has to draw on the rows below the
 cutoff. The input is one generated clip (datasets/synthetic.py), band-limited at --cutoff as training does

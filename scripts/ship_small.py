@@ -6,7 +6,8 @@ against.
 
 One checkpoint per file that configs/small_sampling.yaml lists, in increasing t; each network must be the one it
 describes, or that network without its frequency attention (the blocks are then added as the identity, so the
-expert computes what the checkpoint did). --bf16 stores the weights rounded to bfloat16 (half the size; restoring still computes in float32).
+expert computes what the checkpoint did). --bf16 stores the weights rounded to bfloat16 (half the size; restoring
+still computes in float32).
 PROVENANCE.md beside the weights is written by hand: data, licence, config, steps, wall time, machine.
 """
 import argparse
