@@ -2,7 +2,7 @@
 safetensors in pretrained/small/, and the reference restoration that tests/test_small_model.py compares every CPU
 against.
 
-    python scripts/ship_small.py --bf16 runs/small/checkpoints/step=6000.ckpt runs/small_high/checkpoints/step=750.ckpt
+    python scripts/ship_small.py --bf16 runs/small_low/checkpoints/last.ckpt runs/small_high/checkpoints/step=750.ckpt
 
 One checkpoint per file that configs/small_sampling.yaml lists, in increasing t; each network must be the one it
 describes, or that network without its frequency attention (the blocks are then added as the identity, so the

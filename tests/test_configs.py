@@ -33,6 +33,8 @@ DERIVED = {
                             "trainer.max_time", TRAINER_CALLBACK_DIR, RUN_NAME}),
     "small_high": ("small", {"model.vf_model.init_args.freq_attention_levels", "model.train_t_min",
                              "model.init_weights_from", "trainer.max_time", TRAINER_CALLBACK_DIR, RUN_NAME}),
+    "small_low": ("small_high", {"model.train_t_min", "model.train_t_max", "trainer.max_time", TRAINER_CALLBACK_DIR,
+                                 RUN_NAME}),
     "tiny_cpu": ("small_cpu", {
         "trainer.precision", "trainer.max_time", "trainer.max_epochs", "trainer.val_check_interval",
         "trainer.log_every_n_steps", "trainer.callbacks.0.init_args.every_n_train_steps", TRAINER_CALLBACK_DIR,
