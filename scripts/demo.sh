@@ -34,7 +34,7 @@ if shipped small; then
         -f "$(ls demo_run/quality/excerpts/cutoff_freq=4000/*/degraded.wav | head -1)" \
         || echo "restoring with the automatic cutoff failed: see the line above"
     echo "automatic cutoff:     demo_run/auto_cutoff/restored.wav and .png (the small model)"
-    echo "The small model (2 h 40 min on a CPU) keeps the kept band and the empty band above a file's edge, and the"
+    echo "The small model (3 h 25 min on a CPU) keeps the kept band and the empty band above a file's edge, and the"
     echo "level of what it regenerates follows the music (envelope corr above), but it is too quiet: compare the"
     echo "level ratio with band replication's (docs/quality.md)."
 fi
