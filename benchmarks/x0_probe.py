@@ -9,7 +9,9 @@ audio's windows (the config's training width) are degraded at --cutoff, taken to
 estimate of the magnitude channel above the cutoff is compared with the truth:
 - corr: correlation over frames of its mean (compressed) magnitude with the truth's: 1 = the estimate rises and
   falls with the music, 0 or below = a steady bed;
-- rmse: its root-mean-square error (compressed units).
+- rmse: its root-mean-square error (compressed units);
+- level: the RMS of its magnitude over the truth's, decompressed to linear amplitude (the level ratio that
+  quality.py reports of restorations): below 1, the estimate is quieter than the music it infers.
 This is the cheap learning-curve signal that the training loss hides: at t = 0.99 the loss is dominated by the
 phase channels, which the kept band does not determine.
 """
@@ -46,7 +48,8 @@ def probe_windows(image, width, count=MAX_WINDOWS):
 
 
 def x0_probe(restorer, wave, cutoff_hz, times=PROBE_TIMES, seed=0):
-    """{t: {"corr", "rmse"}} of the x0 estimate above cutoff_hz for a mono 44.1 kHz waveform (numpy or tensor)."""
+    """{t: {"corr", "rmse", "level"}} of the x0 estimate above cutoff_hz for a mono 44.1 kHz waveform (numpy or
+    tensor)."""
     wave = torch.as_tensor(np.asarray(wave, dtype=np.float32), device=restorer.device)
     x0 = probe_windows(restorer.representation.encode(wave)[None], restorer.window_frames)
     height, width = x0.shape[-2:]
@@ -55,15 +58,20 @@ def x0_probe(restorer, wave, cutoff_hz, times=PROBE_TIMES, seed=0):
     generator = torch.Generator(device=x0.device).manual_seed(seed)
     x1 = degrade(x0, mask, generator=generator)
     truth = x0[:, 0, row:]
+    # The representation's inverse chain starts by undoing the magnitude's power compression.
+    decompress = restorer.representation.inverse_transforms[0]
+    truth_rms = decompress(x0)[:, 0, row:].pow(2).mean().sqrt()
     results = {}
     with torch.no_grad():
         for t in times:
             noise = torch.randn(x0.shape, generator=generator, device=x0.device)
             x_t = bridge.sample_marginal(x0, x1, torch.full((len(x0),), t), restorer.beta_max, noise=noise)
-            estimate = restorer.ensemble.denoiser(t)(x_t, t)[:, 0, row:].float()
+            full = restorer.ensemble.denoiser(t)(x_t, t).float()
+            estimate = full[:, 0, row:]
             corr = np.corrcoef(truth.mean(1).flatten().cpu(), estimate.mean(1).flatten().cpu())[0, 1]
             rmse = (estimate - truth).pow(2).mean().sqrt()
-            results[t] = {"corr": float(corr), "rmse": float(rmse)}
+            level = decompress(full)[:, 0, row:].pow(2).mean().sqrt() / truth_rms
+            results[t] = {"corr": float(corr), "rmse": float(rmse), "level": float(level)}
     return results
 
 
@@ -95,7 +103,8 @@ def probe(args):
     wave = wave[start:start + int(args.seconds * SAMPLE_RATE)] if args.seconds else wave[start:]
     for path, scores in probe_checkpoints(args.config, checkpoints, wave, args.cutoff):
         print(f"{os.path.basename(path):<18} " + "  ".join(
-            f"t={t:g}: corr {s['corr']:6.3f} rmse {s['rmse']:.3f}" for t, s in scores.items()), flush=True)
+            f"t={t:g}: corr {s['corr']:6.3f} rmse {s['rmse']:.3f} level {s['level']:.2f}" for t, s in scores.items()),
+            flush=True)
     return 0
 
 

@@ -75,7 +75,7 @@ def test_x0_probe_command_scores_each_checkpoint(tmp_path, capsys):
                           "--seconds", "3", str(out / "checkpoints" / "*.ckpt")]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert [line.split()[0] for line in lines] == ["step=2.ckpt", "last.ckpt"]
-    assert all("t=0.99: corr" in line and "t=0.5: corr" in line for line in lines)
+    assert all("t=0.99: corr" in line and "t=0.5: corr" in line and " level " in line for line in lines)
 
 
 class FakeRestorer:
@@ -103,6 +103,11 @@ def test_x0_probe_scores_an_oracle_and_a_steady_bed():
     assert list(oracle) == [0.99, 0.75, 0.5]
     for scores in oracle.values():
         assert scores["corr"] == pytest.approx(1.0) and scores["rmse"] == pytest.approx(0.0, abs=1e-6)
+        assert scores["level"] == pytest.approx(1.0)
+    # Half the compressed magnitude is 1/16 of the amplitude (the inverse power law is 4).
+    halved = truth.clone()
+    halved[:, 0, 185:] *= 0.5
+    assert x0_probe.x0_probe(FakeRestorer(lambda x_t, t: halved), wave, 4000.0)[0.99]["level"] == pytest.approx(1 / 16)
 
     row = 185  # cutoff_bin(4000)
     level = truth[:, 0, row:].mean()
