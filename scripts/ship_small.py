@@ -18,14 +18,13 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-import yaml  # noqa: E402
 
 from audiokit.cli import run_main  # noqa: E402
 from audiokit.files import write_atomically  # noqa: E402
 from corrupt.waveform import band_limit  # noqa: E402
 from datasets.synthetic import structured_music  # noqa: E402
 from inference import released  # noqa: E402
-from inference.engine import Restorer  # noqa: E402
+from inference.engine import Restorer, _read_config  # noqa: E402
 from models.unet import UNet  # noqa: E402
 from models.unet_weights import load_into, load_unet_weights, save_unet_safetensors  # noqa: E402
 
@@ -53,8 +52,7 @@ def expert_network(network_config, checkpoint):
 
 
 def ship(args):
-    with open(released.model_config("small")) as file:
-        network_config = yaml.safe_load(file)["network"]
+    network_config = _read_config(released.model_config("small"))["network"]
     targets = [os.path.join(released.REPO_ROOT, path) for path in released.model_files("small")]
     if len(args.checkpoints) != len(targets):
         raise ValueError(f"configs/small_sampling.yaml lists {len(targets)} experts; got {len(args.checkpoints)} "

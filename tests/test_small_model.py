@@ -59,8 +59,9 @@ def test_upsample_tool_restores_with_model_small(tmp_path, capsys):
 
 
 def test_an_expert_trained_without_frequency_attention_ships_as_the_same_network(tmp_path):
-    """The low-t expert is a checkpoint of the network without frequency attention: shipped in the sampling
-    config's network, it computes exactly what it did; a checkpoint of another network still fails in one line."""
+    """A checkpoint of the network without frequency attention (small.yaml's, where both experts start): shipped
+    in the sampling config's network, it computes exactly what it did; a checkpoint of another network still fails
+    in one line."""
     network = dict(hidden_channels=[32, 64, 128, 128], attention_levels=[2], num_heads=2, input_skip=True)
     torch.manual_seed(0)
     plain = UNet(**network).eval()
